@@ -1,0 +1,316 @@
+// `npm run bench` (API.md section 9): starts hookflow (MODE=all, fresh database and queue prefix), a
+// receiver and a load generator as separate processes, and measures accept throughput, drain and
+// loss, end-to-end latency at fixed rates, 3-step executions/s and peak RSS.
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+const root = join(__dirname, '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const API_KEY = 'bench-key';
+const ENGINE_PORT = Number(process.env.BENCH_PORT ?? 3917);
+const DRAIN_TIMEOUT_MS = 180_000;
+
+interface LoadResult {
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  durationSec: number;
+  latency: { p50: number; p99: number; max: number };
+  acceptedIds: string[];
+}
+
+interface Arrival {
+  id: string;
+  sentAt: number;
+  at: number;
+  path: string;
+}
+
+function log(line: string): void {
+  process.stdout.write(`bench: ${line}\n`);
+}
+
+function tsNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', join(__dirname, script), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+}
+
+function firstLine(proc: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('timed out waiting for output')), timeoutMs);
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const nl = out.indexOf('\n');
+      if (nl !== -1) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    proc.on('exit', () => reject(new Error(`process exited early: ${out}`)));
+  });
+}
+
+function allOutput(proc: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.on('exit', () => resolve(out));
+  });
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`http://127.0.0.1:${ENGINE_PORT}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return res.json();
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function round(n: number, digits = 1): number {
+  return Number.isFinite(n) ? Number(n.toFixed(digits)) : n;
+}
+
+async function arrivals(receiverUrl: string): Promise<Arrival[]> {
+  return (await (await fetch(`${receiverUrl}/arrivals`)).json()) as Arrival[];
+}
+
+async function resetReceiver(receiverUrl: string): Promise<void> {
+  await fetch(`${receiverUrl}/reset`, { method: 'POST' });
+}
+
+/** Waits until every accepted id arrived at `path` (or the bound passes); returns the arrivals. */
+async function drain(
+  receiverUrl: string,
+  ids: string[],
+  path: string,
+): Promise<{ list: Arrival[]; lost: number }> {
+  const want = new Set(ids);
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let list: Arrival[] = [];
+  while (Date.now() < deadline) {
+    list = (await arrivals(receiverUrl)).filter((a) => a.path === path);
+    const got = new Set(list.map((a) => a.id));
+    let missing = 0;
+    for (const id of want) if (!got.has(id)) missing++;
+    if (missing === 0) return { list, lost: 0 };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const got = new Set(list.map((a) => a.id));
+  return { list, lost: [...want].filter((id) => !got.has(id)).length };
+}
+
+/** Closed loop (rate 0: autocannon, as fast as `connections` allow) or open loop at a fixed rate. */
+async function load(hook: string, seconds: number, connections: number, rate: number): Promise<LoadResult> {
+  const proc =
+    rate > 0
+      ? tsNode('paced.ts', [hook, String(seconds), String(rate)])
+      : tsNode('load.ts', [hook, String(seconds), String(connections), String(rate)]);
+  const out = await allOutput(proc);
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return round(kb / 1024);
+}
+
+async function main(): Promise<void> {
+  const suffix = `${Date.now()}_${randomBytes(2).toString('hex')}`;
+  const dbName = `hookflow_bench_${suffix}`;
+  const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const receiver = tsNode('receiver.ts', []);
+  const receiverUrl = `http://127.0.0.1:${await firstLine(receiver, 20_000)}`;
+  // BENCH_NODE_ARGS lets a profiling run pass e.g. --cpu-prof to the engine.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const engine = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'main.js')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      MODE: 'all',
+      PORT: String(ENGINE_PORT),
+      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+      QUEUE_PREFIX: `hfbench_${suffix}`,
+      API_KEY,
+      SECRETS_KEY: randomBytes(32).toString('base64'),
+      OUTBOUND_ALLOW: '127.0.0.1/32',
+      LOG_LEVEL: 'warn',
+      // More jobs in flight make bigger write batches; the README's Performance section says so.
+      WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY ?? '64',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let engineOut = '';
+  engine.stdout?.on('data', (c: Buffer) => (engineOut += c.toString()));
+  const started = Date.now();
+  while (!engineOut.includes('listening on')) {
+    if (Date.now() - started > 30_000 || engine.exitCode !== null)
+      throw new Error(`engine did not start: ${engineOut}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const results: Record<string, unknown> = {};
+  try {
+    const twoStep = await api('POST', '/api/v1/flows', {
+      name: 'bench 2-step',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'shape',
+          type: 'transform',
+          expression:
+            "{ 'id': event.body.id, 'sentAt': event.body.sentAt, 'who': event.body.user.name, 'n': $count(event.body.items) }",
+        },
+        { id: 'deliver', type: 'http', method: 'POST', url: `${receiverUrl}/two`, body: '{{ steps.shape }}' },
+      ],
+    });
+    const hook2 = `http://127.0.0.1:${ENGINE_PORT}/hooks/${twoStep.trigger.token}`;
+
+    // accept + drain: closed loop, 32 connections.
+    log(`accept: ${SECONDS} s closed loop, 32 connections`);
+    const t0 = Date.now();
+    const accept = await load(hook2, SECONDS, 32, 0);
+    const { list, lost } = await drain(receiverUrl, accept.acceptedIds, '/two');
+    const lastArrival = Math.max(...list.map((a) => a.at));
+    const drainSec = (lastArrival - t0) / 1000;
+    results.accept = {
+      acceptedPerSec: round(accept.acceptedIds.length / accept.durationSec),
+      p50Ms: accept.latency.p50,
+      p99Ms: accept.latency.p99,
+      requests: accept.requests,
+      non2xx: accept.non2xx,
+      errors: accept.errors,
+    };
+    results.drain = {
+      deliveriesPerSec: round(list.length / drainSec),
+      delivered: list.length,
+      accepted: accept.acceptedIds.length,
+      lost,
+    };
+    log(`accept: ${JSON.stringify(results.accept)}`);
+    log(`drain: ${JSON.stringify(results.drain)}`);
+
+    // latency at fixed rates (open loop: the rate is held whatever the answers).
+    for (const rate of [100, 500]) {
+      await resetReceiver(receiverUrl);
+      log(`latency: ${rate} requests/s for ${SECONDS} s`);
+      const run = await load(hook2, SECONDS, Math.max(8, Math.ceil(rate / 20)), rate);
+      const { list: got, lost: lostHere } = await drain(receiverUrl, run.acceptedIds, '/two');
+      const lat = got.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
+      results[`latency${rate}`] = {
+        p50Ms: round(percentile(lat, 50), 2),
+        p95Ms: round(percentile(lat, 95), 2),
+        p99Ms: round(percentile(lat, 99), 2),
+        sent: run.requests,
+        lost: lostHere,
+      };
+      log(`latency ${rate}/s: ${JSON.stringify(results[`latency${rate}`])}`);
+    }
+
+    // 3-step: transform → http → http.
+    await resetReceiver(receiverUrl);
+    const threeStep = await api('POST', '/api/v1/flows', {
+      name: 'bench 3-step',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'shape',
+          type: 'transform',
+          expression: "{ 'id': event.body.id, 'sentAt': event.body.sentAt, 'who': event.body.user.name }",
+        },
+        { id: 'first', type: 'http', method: 'POST', url: `${receiverUrl}/first`, body: '{{ steps.shape }}' },
+        {
+          id: 'second',
+          type: 'http',
+          method: 'POST',
+          url: `${receiverUrl}/second`,
+          body: '{{ steps.shape }}',
+        },
+      ],
+    });
+    log(`3-step: ${SECONDS} s closed loop, 32 connections`);
+    const t3 = Date.now();
+    const three = await load(
+      `http://127.0.0.1:${ENGINE_PORT}/hooks/${threeStep.trigger.token}`,
+      SECONDS,
+      32,
+      0,
+    );
+    const { list: done3, lost: lost3 } = await drain(receiverUrl, three.acceptedIds, '/second');
+    const last3 = Math.max(...done3.map((a) => a.at));
+    results.threeStep = {
+      executionsPerSec: round(done3.length / ((last3 - t3) / 1000)),
+      executions: done3.length,
+      lost: lost3,
+    };
+    log(`3-step: ${JSON.stringify(results.threeStep)}`);
+    results.engineRssPeakMb = peakRssMb(engine.pid!);
+  } finally {
+    engine.kill('SIGTERM');
+    receiver.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 2000));
+    engine.kill('SIGKILL');
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+  }
+  const lostTotal = ['drain', 'latency100', 'latency500', 'threeStep'].reduce(
+    (n, k) => n + ((results[k] as { lost?: number })?.lost ?? 0),
+    0,
+  );
+  const out = {
+    at: new Date().toISOString(),
+    commit: process.env.GIT_COMMIT ?? '',
+    seconds: SECONDS,
+    ...results,
+    lost: lostTotal,
+    ok: lostTotal === 0,
+  };
+  mkdirSync(join(__dirname, 'results'), { recursive: true });
+  writeFileSync(join(__dirname, 'results', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+  const a = results.accept as Record<string, number>;
+  const d = results.drain as Record<string, number>;
+  const l1 = results.latency100 as Record<string, number>;
+  const l5 = results.latency500 as Record<string, number>;
+  const t = results.threeStep as Record<string, number>;
+  process.stdout.write(`
+| metric | value |
+|---|---|
+| accepted webhooks/s (32 conns) | ${a.acceptedPerSec} |
+| accept p50 / p99 ms | ${a.p50Ms} / ${a.p99Ms} |
+| deliveries/s (drain) | ${d.deliveriesPerSec} |
+| end-to-end at 100/s p50 / p95 / p99 ms | ${l1.p50Ms} / ${l1.p95Ms} / ${l1.p99Ms} |
+| end-to-end at 500/s p50 / p95 / p99 ms | ${l5.p50Ms} / ${l5.p95Ms} / ${l5.p99Ms} |
+| 3-step executions/s | ${t.executionsPerSec} |
+| engine peak RSS MB | ${String(results.engineRssPeakMb)} |
+| lost | ${lostTotal} |
+`);
+  if (lostTotal > 0) {
+    log('FAILED: accepted events were not delivered');
+    process.exit(1);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,218 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, errorText } from '../api/client';
+import type { DryRunResult, DryRunStep, ExecutionSummary } from '../api/types';
+import { JsonBlock, Notice, StatusBadge } from '../components/common';
+import { formatTime } from '../lib/format';
+import type { FlowShape } from './draft';
+import { SAMPLE_EVENTS } from './templates';
+
+// "Try it": the dry run of API.md (`POST /flows/{id}/test`) against a sample event. The API dry-runs
+// a stored flow, so unsaved changes are tried on a scratch copy: created disabled (its trigger
+// never fires), tried, deleted. The audit log shows that copy as created and deleted by you.
+
+const EVENT_FIELDS = ['method', 'path', 'headers', 'query', 'body', 'name', 'scheduledAt'];
+
+function eventPart(event: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(event).filter(([k]) => EVENT_FIELDS.includes(k)));
+}
+
+export function TryPanel(props: {
+  flowId?: string;
+  dirty: boolean;
+  defaultSample: string;
+  build: () => FlowShape | undefined;
+  onServerErrors: (messages: string[]) => void;
+  onDryRunErrors: (messages: string[]) => void;
+}) {
+  const [recent, setRecent] = useState<ExecutionSummary[]>([]);
+  const [source, setSource] = useState('');
+  const [text, setText] = useState('');
+  const textRef = useRef(text);
+  textRef.current = text;
+  const [result, setResult] = useState<DryRunResult | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+
+  const pick = async (value: string) => {
+    setSource(value);
+    setError('');
+    const sample = SAMPLE_EVENTS.find((s) => s.id === value);
+    if (sample) return setText(JSON.stringify(sample.event, null, 2));
+    if (value.startsWith('exec:')) {
+      try {
+        const e = await api.execution(value.slice(5));
+        setText(JSON.stringify(eventPart(e.event), null, 2));
+      } catch (e) {
+        setError(errorText(e));
+      }
+    }
+  };
+
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      let items: ExecutionSummary[] = [];
+      if (props.flowId) {
+        try {
+          items = (await api.executions({ flowId: props.flowId, limit: 10 })).items;
+        } catch {
+          items = [];
+        }
+      }
+      if (!live) return;
+      setRecent(items);
+      // The last received event by default; a sample that fits the trigger otherwise. A sample
+      // already in the box (the flow was just saved) stays.
+      if (textRef.current.trim() === '')
+        await pick(items.length ? `exec:${items[0].id}` : props.defaultSample);
+    })();
+    return () => {
+      live = false;
+    };
+  }, [props.flowId]); // once per flow: a later edit of the form keeps the chosen sample
+
+  const run = async () => {
+    setError('');
+    setResult(null);
+    props.onDryRunErrors([]);
+    let event: unknown;
+    try {
+      event = text.trim() ? JSON.parse(text) : {};
+    } catch (e) {
+      return setError(`The sample event is not valid JSON: ${(e as Error).message}`);
+    }
+    if (event === null || typeof event !== 'object' || Array.isArray(event))
+      return setError('The sample event must be a JSON object such as {"headers": {...}, "body": {...}}.');
+    const flow = props.build();
+    if (!flow) return setError('Fix the marked fields first.');
+    setBusy(true);
+    try {
+      let answer: DryRunResult;
+      if (props.flowId && !props.dirty) {
+        answer = await api.testFlow(props.flowId, event as Record<string, unknown>);
+      } else {
+        const name = `Try it: ${flow.name || 'new flow'}`.slice(0, 200);
+        const scratch = await api.createFlow({ ...flow, name, enabled: false });
+        try {
+          answer = await api.testFlow(scratch.id, event as Record<string, unknown>);
+        } finally {
+          await api.deleteFlow(scratch.id).catch(() => undefined);
+        }
+      }
+      setResult(answer);
+      props.onDryRunErrors(answer.steps.flatMap((s) => (s.error ? [s.error] : [])));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 400) {
+        props.onServerErrors(e.messages);
+        setError('The flow has problems: see the marked fields.');
+      } else setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="card" aria-labelledby="try-title">
+      <h2 id="try-title">Try it</h2>
+      <p class="hint">
+        Runs the flow as it is in the form against a sample event: nothing is sent and no run is recorded.
+      </p>
+      <div class="field">
+        <label for="try-source">Sample event</label>
+        <select id="try-source" value={source} onChange={(e) => void pick(e.currentTarget.value)}>
+          {recent.length ? (
+            <optgroup label="Received by this flow">
+              {recent.map((r, i) => (
+                <option key={r.id} value={`exec:${r.id}`}>
+                  {i === 0 ? 'Last received: ' : ''}
+                  {formatTime(r.createdAt)} ({r.status})
+                </option>
+              ))}
+            </optgroup>
+          ) : null}
+          <optgroup label="Samples">
+            {SAMPLE_EVENTS.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.label}
+              </option>
+            ))}
+          </optgroup>
+        </select>
+      </div>
+      <div class="field">
+        <label for="try-event">Event (JSON: body, headers, query, method, …)</label>
+        <textarea
+          id="try-event"
+          class="mono"
+          rows={8}
+          value={text}
+          spellcheck={false}
+          onInput={(e) => setText(e.currentTarget.value)}
+        />
+      </div>
+      <button type="button" onClick={() => void run()} disabled={busy}>
+        {busy ? 'Trying…' : 'Try it'}
+      </button>
+      <Notice kind="error">{error}</Notice>
+      {result ? <DryRunView result={result} /> : null}
+    </section>
+  );
+}
+
+function StepResult({ step }: { step: DryRunStep }) {
+  const req = step.request as
+    { method?: string; url?: string; headers?: unknown; body?: unknown } | undefined;
+  return (
+    <li class="dry-step" data-step={step.id}>
+      <h4>
+        {step.id} <StatusBadge status={step.status} />
+      </h4>
+      {step.reason ? <p>Skipped: {step.reason}</p> : null}
+      {step.error ? <p class="error-text">{step.error}</p> : null}
+      {req && req.method && req.url ? (
+        <>
+          <p class="mono request-line">
+            {req.method} {req.url}
+          </p>
+          {req.headers ? (
+            <>
+              <h5>Headers</h5>
+              <JsonBlock value={req.headers} label={`${step.id} request headers`} />
+            </>
+          ) : null}
+          {req.body !== undefined ? (
+            <>
+              <h5>Body</h5>
+              <JsonBlock value={req.body} label={`${step.id} request body`} />
+            </>
+          ) : null}
+        </>
+      ) : req !== undefined ? (
+        <JsonBlock value={req} label={`${step.id} request`} />
+      ) : null}
+      {'output' in step ? (
+        <>
+          <h5>Output</h5>
+          <JsonBlock value={step.output} label={`${step.id} output`} />
+        </>
+      ) : null}
+    </li>
+  );
+}
+
+export function DryRunView({ result }: { result: DryRunResult }) {
+  return (
+    <div class="dry-run" aria-live="polite">
+      <h3>Result</h3>
+      <p>
+        Filter: {result.filter.matched ? 'matched' : 'did not match: every step is skipped'}
+        {result.filter.error ? ` (${result.filter.error})` : ''}
+      </p>
+      <ol class="dry-steps">
+        {result.steps.map((s) => (
+          <StepResult key={s.id} step={s} />
+        ))}
+      </ol>
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from 'src/app.module';
+import { Config } from 'src/config/env';
+import { registerConsole } from 'src/console/console-static';
+import { registerHttpMetrics } from 'src/metrics/http-metrics';
+import { MetricsService } from 'src/metrics/metrics.service';
+import { registerBodyReader } from 'src/triggers/hook-ingress';
+import { HookService } from 'src/triggers/hook.service';
+import { MAX_BODY_CEILING } from 'src/triggers/webhook-trigger.dto';
+
+/** The HTTP app (MODE=api or all): used by main.ts and by the end-to-end tests alike. */
+export async function createHttpApp(config: Config): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    new FastifyAdapter({ trustProxy: true, bodyLimit: MAX_BODY_CEILING, return503OnClosing: true }),
+    // return503OnClosing here (Nest's) answers 503 from the start of shutdown, while attempts drain.
+    { bufferLogs: true, bodyParser: false, abortOnError: false, return503OnClosing: true },
+  );
+  app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  registerBodyReader(fastify, app.get(HookService));
+  // Errors raised before a handler runs (body reading, token lookup) reach Nest's error handler and
+  // so the global HttpErrorFilter: one shape, storage outages as 503.
+  registerHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
+  registerConsole(fastify);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('hookflow')
+      .setDescription('Management API of hookflow (see API.md). Trigger URLs live at /hooks/{token}.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  app.enableShutdownHooks([], { useProcessExit: true });
+  await app.init();
+  return app;
+}
+
+/** A worker (MODE=worker): queue consumers and the scheduler, no HTTP. */
+export async function createWorkerContext(config: Config): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks([], { useProcessExit: true });
+  await app.init();
+  return app;
+}

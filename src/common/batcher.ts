@@ -1,0 +1,59 @@
+interface Waiting<I, O> {
+  item: I;
+  resolve: (o: O) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Groups calls that arrive while earlier ones are in flight into one call of `run` — one query and
+ * one commit instead of many. An idle call runs at once, so batching adds no latency; under load
+ * batches grow by themselves. Each caller gets its own result, or the batch's error.
+ */
+export class Batcher<I, O> {
+  private waiting: Array<Waiting<I, O>> = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly run: (items: I[]) => Promise<O[]>,
+    private readonly maxBatch = 200,
+    private readonly maxInFlight = 4,
+  ) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, this.maxBatch);
+      this.inFlight++;
+      this.run(batch.map((w) => w.item))
+        .then(
+          (results) => batch.forEach((w, i) => w.resolve(results[i])),
+          (e: unknown) => batch.forEach((w) => w.reject(e)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.drain();
+        });
+    }
+  }
+}
+
+/** Concurrent loads of one key share a single call (a token looked up by 32 requests at once: one query). */
+export class SingleFlight<K, V> {
+  private readonly flights = new Map<K, Promise<V>>();
+
+  constructor(private readonly load: (key: K) => Promise<V>) {}
+
+  get(key: K): Promise<V> {
+    const flying = this.flights.get(key);
+    if (flying) return flying;
+    const flight = this.load(key).finally(() => this.flights.delete(key));
+    this.flights.set(key, flight);
+    return flight;
+  }
+}

@@ -1,0 +1,14 @@
+import { ApiKeyEntity } from 'src/auth/api-key.entity';
+import { AuditEntity } from 'src/audit/audit.entity';
+import { SecretEntity } from 'src/secrets/secret.entity';
+import { ExecutionEntity } from 'src/executions/execution.entity';
+import { FlowEntity, FlowVersionEntity } from 'src/flows/flow.entity';
+
+export const ENTITIES = [
+  ApiKeyEntity,
+  AuditEntity,
+  FlowEntity,
+  FlowVersionEntity,
+  ExecutionEntity,
+  SecretEntity,
+];

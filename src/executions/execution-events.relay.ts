@@ -1,0 +1,91 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bull';
+import type Redis from 'ioredis';
+import { AppConfig } from 'src/config/app-config';
+import { ExecutionEvents, FinishedExecution } from 'src/executions/execution-events.service';
+import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { STEPS_QUEUE } from 'src/queue/queue.constants';
+
+/** How long boot waits for the subscription before going on (ioredis keeps trying after that). */
+const SUBSCRIBE_WAIT_MS = 5000;
+
+interface FinishedMessage {
+  id: string;
+  status: string;
+}
+
+/**
+ * Carries "execution finished" between processes (MODE=api and MODE=worker) over Redis pub/sub, on
+ * one channel under QUEUE_PREFIX. Only runs of flows with a sync trigger are published, and only
+ * when the waiting request is not in the process that ran them; every HTTP process subscribes.
+ * A message lost to a Redis hiccup costs a sync answer its speed, not its result: the accept
+ * path reads the execution when the wait runs out.
+ */
+@Injectable()
+export class ExecutionEventsRelay implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ExecutionEventsRelay.name);
+  private readonly channel: string;
+  private subscriber?: Redis;
+
+  constructor(
+    private readonly events: ExecutionEvents,
+    private readonly flows: FlowCacheService,
+    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
+    private readonly config: AppConfig,
+  ) {
+    this.channel = `${config.values.QUEUE_PREFIX}:execution-finished`;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.events.relayWith((execution, status) => void this.publish(execution, status));
+    if (this.config.values.MODE === 'worker') return;
+    const subscriber = this.queue.client.duplicate();
+    this.subscriber = subscriber;
+    subscriber.on('error', (e: Error) => this.logger.warn({ err: e.message }, 'relay connection error'));
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel === this.channel) this.receive(text);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const subscribed = subscriber.subscribe(this.channel).then(
+      () => true,
+      () => false,
+    );
+    const ready = await Promise.race([
+      subscribed,
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SUBSCRIBE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!ready)
+      this.logger.warn('not yet subscribed to execution news; sync answers may wait for their timeout');
+  }
+
+  onApplicationShutdown(): void {
+    this.subscriber?.disconnect();
+  }
+
+  private async publish(execution: FinishedExecution, status: string): Promise<void> {
+    try {
+      const flow = await this.flows.get(execution.flowId, execution.flowVersion);
+      const trigger = flow.definition.trigger;
+      if (trigger.type !== 'webhook' || trigger.response?.mode !== 'sync') return;
+      const message: FinishedMessage = { id: execution.id, status };
+      await this.queue.client.publish(this.channel, JSON.stringify(message));
+    } catch (e) {
+      this.logger.warn(
+        { err: (e as Error).message, executionId: execution.id },
+        'could not relay execution news',
+      );
+    }
+  }
+
+  private receive(text: string): void {
+    try {
+      const message = JSON.parse(text) as Partial<FinishedMessage>;
+      if (typeof message.id === 'string' && typeof message.status === 'string')
+        this.events.deliver(message.id, message.status);
+    } catch {
+      // not ours: ignore
+    }
+  }
+}

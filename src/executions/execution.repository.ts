@@ -1,0 +1,229 @@
+import { Injectable } from '@nestjs/common';
+import { Batcher } from 'src/common/batcher';
+import { jsonb } from 'src/common/jsonb';
+import { Sql } from 'src/database/sql.service';
+import { ExecutionStatus, FlowEvent, StepRecord } from 'src/executions/execution.entity';
+
+/** A new execution as the accept path writes it. */
+export interface NewExecution {
+  id: string;
+  flowId: string;
+  flowVersion: number;
+  /** `failed` when the event could not even be routed (its filter or idempotency key failed). */
+  status: 'queued' | 'filtered' | 'failed';
+  error?: string | null;
+  event: FlowEvent;
+  depth: number;
+  jobId: string | null;
+  createdAt: Date;
+}
+
+/** What the runner reads back: everything but the timestamps it does not need. */
+export interface ExecutionState {
+  id: string;
+  flowId: string;
+  flowVersion: number;
+  status: ExecutionStatus;
+  event: FlowEvent;
+  steps: Record<string, StepRecord>;
+  depth: number;
+  jobId: string | null;
+  startedAt: Date | null;
+}
+
+export interface ExecutionProgress {
+  status: ExecutionStatus;
+  steps: Record<string, StepRecord>;
+  error?: string | null;
+  jobId: string | null;
+  runAt: Date | null;
+  finished: boolean;
+}
+
+const ACTIVE = `('queued', 'running', 'waiting')`;
+
+/** One multi-row INSERT for new executions (used here in batches and by RunStarter in a transaction). */
+export function executionInsert(rows: NewExecution[]): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const tuples = rows.map((r, i) => {
+    values.push(
+      r.id,
+      r.flowId,
+      r.flowVersion,
+      r.status,
+      jsonb(r.event),
+      r.depth,
+      r.jobId,
+      r.createdAt,
+      r.status === 'queued' ? null : r.createdAt,
+      r.error ?? null,
+    );
+    const b = i * 10;
+    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}::jsonb, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}, $${b + 8}, $${b + 10})`;
+  });
+  return {
+    text: `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error)
+           VALUES ${tuples.join(', ')}`,
+    values,
+  };
+}
+
+interface ProgressWrite {
+  id: string;
+  fence: string;
+  p: ExecutionProgress;
+}
+
+/**
+ * Hot-path SQL for executions. Inserts, loads and progress writes from concurrent requests and jobs
+ * are grouped (src/common/batcher.ts) into one statement — one round trip and one commit (one WAL
+ * flush) for many — while an idle call still runs at once. Each caller gets its answer only after
+ * its own row committed.
+ */
+@Injectable()
+export class ExecutionRepository {
+  private readonly inserts = new Batcher<NewExecution, void>((rows) => this.insertBatch(rows));
+  private readonly loads = new Batcher<string, ExecutionState | null>((ids) => this.loadBatch(ids));
+  private readonly writes = new Batcher<ProgressWrite, boolean>((w) => this.saveBatch(w));
+
+  constructor(private readonly sql: Sql) {}
+
+  insert(row: NewExecution): Promise<void> {
+    return this.inserts.submit(row);
+  }
+
+  load(id: string): Promise<ExecutionState | null> {
+    return this.loads.submit(id);
+  }
+
+  /**
+   * Writes the runner's progress, fenced by the job that did the work: when the execution was
+   * cancelled or handed to another job meanwhile, nothing is written and false comes back.
+   */
+  saveProgress(id: string, fenceJobId: string, p: ExecutionProgress): Promise<boolean> {
+    return this.writes.submit({ id, fence: fenceJobId, p });
+  }
+
+  private async insertBatch(rows: NewExecution[]): Promise<void[]> {
+    const { text, values } = executionInsert(rows);
+    await this.sql.rows(text, values);
+    return rows.map(() => undefined);
+  }
+
+  /**
+   * Inserts the idempotency key and the execution in one statement; when the key exists (possibly
+   * committed by a concurrent request we waited for) nothing is written and the first execution's
+   * id comes back instead.
+   */
+  async insertOnce(row: NewExecution, rawKey: string): Promise<string> {
+    const key = rawKey.replaceAll('\u0000', '\ufffd');
+    const inserted: Array<{ id: string }> = await this.sql.rows(
+      `WITH k AS (
+         INSERT INTO idempotency_keys (flow_id, key, execution_id) VALUES ($2, $10, $1)
+         ON CONFLICT DO NOTHING RETURNING execution_id)
+       INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error)
+       SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $8, $11 FROM k RETURNING id`,
+      [
+        row.id,
+        row.flowId,
+        row.flowVersion,
+        row.status,
+        jsonb(row.event),
+        row.depth,
+        row.jobId,
+        row.createdAt,
+        row.status === 'queued' ? null : row.createdAt,
+        key,
+        row.error ?? null,
+      ],
+    );
+    if (inserted.length > 0) return row.id;
+    const existing: Array<{ execution_id: string }> = await this.sql.rows(
+      `SELECT execution_id FROM idempotency_keys WHERE flow_id = $1 AND key = $2`,
+      [row.flowId, key],
+    );
+    if (!existing[0]) throw new Error('idempotency key vanished between insert and read');
+    return existing[0].execution_id;
+  }
+
+  private async loadBatch(ids: string[]): Promise<Array<ExecutionState | null>> {
+    const rows: Array<Record<string, unknown>> = await this.sql.rows(
+      `SELECT id, flow_id, flow_version, status, event, steps, depth, job_id, started_at
+         FROM executions WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const byId = new Map<string, ExecutionState>();
+    for (const r of rows) {
+      byId.set(r.id as string, {
+        id: r.id as string,
+        flowId: r.flow_id as string,
+        flowVersion: r.flow_version as number,
+        status: r.status as ExecutionStatus,
+        event: r.event as FlowEvent,
+        steps: r.steps as Record<string, StepRecord>,
+        depth: r.depth as number,
+        jobId: r.job_id as string | null,
+        startedAt: r.started_at as Date | null,
+      });
+    }
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  private async saveBatch(batch: ProgressWrite[]): Promise<boolean[]> {
+    // Rows in one order across concurrent batches, so two batches can never deadlock on each other.
+    const writes = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rows: Array<{ id: string }> = await this.sql.rows(
+      `UPDATE executions e
+          SET status = v.status, steps = v.steps::jsonb, error = v.error, job_id = v.job_id, run_at = v.run_at,
+              started_at = COALESCE(e.started_at, now()),
+              finished_at = CASE WHEN v.finished THEN now() ELSE NULL END,
+              updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::boolean[])
+              AS v(id, fence, status, steps, error, job_id, run_at, finished)
+        WHERE e.id = v.id AND e.job_id = v.fence AND e.status IN ${ACTIVE}
+        RETURNING e.id`,
+      [
+        writes.map((w) => w.id),
+        writes.map((w) => w.fence),
+        writes.map((w) => w.p.status),
+        writes.map((w) => jsonb(w.p.steps)),
+        writes.map((w) => w.p.error?.replaceAll('\u0000', '\ufffd') ?? null),
+        writes.map((w) => w.p.jobId),
+        writes.map((w) => w.p.runAt),
+        writes.map((w) => w.p.finished),
+      ],
+    );
+    const saved = new Set(rows.map((r) => r.id));
+    return batch.map((w) => saved.has(w.id));
+  }
+
+  /** Active executions untouched for a while: the reconciler checks that their job exists. */
+  async stale(
+    olderThanMs: number,
+    limit: number,
+  ): Promise<
+    Array<{ id: string; jobId: string | null; runAt: Date | null; steps: Record<string, StepRecord> }>
+  > {
+    const rows: Array<{
+      id: string;
+      job_id: string | null;
+      run_at: Date | null;
+      steps: Record<string, StepRecord>;
+    }> = await this.sql.rows(
+      `SELECT id, job_id, run_at, steps FROM executions
+        WHERE status IN ${ACTIVE} AND updated_at < now() - ($1::int * interval '1 millisecond')
+        ORDER BY updated_at LIMIT $2`,
+      [olderThanMs, limit],
+    );
+    return rows.map((r) => ({ id: r.id, jobId: r.job_id, runAt: r.run_at, steps: r.steps }));
+  }
+
+  /** Marks an execution as looked at, so the reconciler moves on to others. */
+  async touch(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.sql.rows(
+      `UPDATE executions SET updated_at = now() WHERE id = ANY($1::uuid[]) AND status IN ${ACTIVE}`,
+      [ids],
+    );
+  }
+}

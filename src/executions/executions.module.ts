@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { ExecutionController } from 'src/executions/execution.controller';
+import { ExecutionEventsRelay } from 'src/executions/execution-events.relay';
+import { ExecutionEvents } from 'src/executions/execution-events.service';
+import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { ExecutionRepository } from 'src/executions/execution.repository';
+import { ExecutionService } from 'src/executions/execution.service';
+import { FlowsModule } from 'src/flows/flows.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
+
+@Module({
+  imports: [FlowsModule, SecretsModule],
+  controllers: [ExecutionController],
+  providers: [
+    ExecutionRepository,
+    ExecutionLauncher,
+    ExecutionEvents,
+    ExecutionEventsRelay,
+    ExecutionService,
+  ],
+  exports: [ExecutionRepository, ExecutionLauncher, ExecutionEvents],
+})
+export class ExecutionsModule {}

@@ -1,0 +1,76 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { AppConfig } from 'src/config/app-config';
+import { ExecutionRepository } from 'src/executions/execution.repository';
+import { MetricsService } from 'src/metrics/metrics.service';
+import { RUN_STEP_JOB, RunStepJob, STEPS_QUEUE, stepJobOptions } from 'src/queue/queue.constants';
+
+const BATCH = 500;
+
+/**
+ * Re-adds jobs for committed work that has none: the process died between commit and enqueue, or
+ * Redis lost its data (it keeps nothing on disk here). Every active execution names the job that
+ * must exist (`job_id`, due at `run_at`); a missing one is added again with the same id. Running it
+ * twice is harmless: the runner ignores any job that is not the execution's current one.
+ */
+@Injectable()
+export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ReconcilerService.name);
+  private timer?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(
+    private readonly executions: ExecutionRepository,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), this.config.values.RECONCILE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; returns how many jobs were re-added. */
+  async sweep(): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    let added = 0;
+    try {
+      const stale = await this.executions.stale(this.config.values.RECONCILE_AFTER_MS, BATCH);
+      if (stale.length === 0) return 0;
+      const client = this.queue.client;
+      const keyPrefix = `${this.config.values.QUEUE_PREFIX}:${STEPS_QUEUE}:`;
+      const pipeline = client.pipeline();
+      for (const ex of stale) pipeline.exists(`${keyPrefix}${ex.jobId}`);
+      const results = (await pipeline.exec()) ?? [];
+      const missing = stale.filter((ex, i) => ex.jobId && results[i]?.[1] === 0);
+      for (const ex of missing) {
+        const jobId = ex.jobId as string;
+        const stepId = jobId.split(':')[1] ?? '_';
+        const delay = ex.runAt ? Math.max(0, ex.runAt.getTime() - Date.now()) : 0;
+        await this.queue.add(
+          RUN_STEP_JOB,
+          { v: 1, executionId: ex.id, stepId },
+          stepJobOptions(jobId, delay),
+        );
+        added++;
+      }
+      await this.executions.touch(stale.map((ex) => ex.id));
+      if (added > 0) {
+        this.metrics.reconciled.inc(added);
+        this.logger.warn({ added }, 're-added jobs for committed work that had none');
+      }
+    } catch (e) {
+      this.logger.warn({ err: e }, 'reconciler pass failed; next pass will try again');
+    } finally {
+      this.running = false;
+    }
+    return added;
+  }
+}

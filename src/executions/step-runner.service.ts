@@ -1,0 +1,276 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ExpressionEvaluationError, ExpressionInput, isTruthy } from 'src/expressions/expression';
+import { AttemptRecord, ExecutionStatus, StepRecord } from 'src/executions/execution.entity';
+import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { ExecutionRepository, ExecutionState } from 'src/executions/execution.repository';
+import { backoffDelay, resolvePolicy } from 'src/executions/retry-policy';
+import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
+import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { ExecutionEvents } from 'src/executions/execution-events.service';
+import { MetricsService } from 'src/metrics/metrics.service';
+import { RunStepJob, jobSeq, stepJobId } from 'src/queue/queue.constants';
+import { maskSecrets } from 'src/secrets/secret-cipher';
+import { SecretsService } from 'src/secrets/secrets.service';
+import { STEP_SERVICES, StepFailure, StepOutcome, StepServices } from 'src/steps/step-handler';
+
+/** Where a job's walk through the steps stopped. */
+type Stop =
+  | { kind: 'done' }
+  | { kind: 'failed'; error: string }
+  | { kind: 'handoff'; stepId: string; delayMs: number; waiting: boolean };
+
+const DONE_STATES = new Set(['succeeded', 'skipped']);
+/** A step still busy after this long is shown as `running` (API answers, cancel). */
+const RUNNING_VISIBLE_AFTER_MS = 50;
+
+interface RunningMark {
+  settle(): Promise<boolean>;
+}
+
+/**
+ * Runs an execution from its first unfinished step. Pure steps run inline; the first step that acts
+ * on the world runs one attempt here; the next one (or a retry, or a delay) is handed to a new job.
+ * Progress is committed before the next job is enqueued; the reconciler covers a crash in between.
+ */
+@Injectable()
+export class StepRunner {
+  private readonly logger = new Logger(StepRunner.name);
+
+  constructor(
+    private readonly executions: ExecutionRepository,
+    private readonly flows: FlowCacheService,
+    private readonly secrets: SecretsService,
+    private readonly events: ExecutionEvents,
+    private readonly metrics: MetricsService,
+    private readonly launcher: ExecutionLauncher,
+    @Inject(STEP_SERVICES) private readonly services: StepServices,
+  ) {}
+
+  async run(job: RunStepJob, jobId: string): Promise<void> {
+    const ex = await this.executions.load(job.executionId);
+    // Fencing: a job that is not the execution's current one (cancelled, replaced, re-added) does nothing.
+    if (!ex || ex.jobId !== jobId || !['queued', 'running', 'waiting'].includes(ex.status)) return;
+    const flow = await this.flows.get(ex.flowId, ex.flowVersion);
+    const secrets = await this.secrets.values();
+    const secretValues = Object.values(secrets);
+    const steps: Record<string, StepRecord> = structuredClone(ex.steps);
+    const input: ExpressionInput = {
+      event: ex.event,
+      steps: {},
+      flow: { id: flow.id, name: flow.name, version: flow.version },
+      execution: { id: ex.id },
+    };
+    let ranOutbound = false;
+    let stop: Stop = { kind: 'done' };
+
+    for (const step of flow.steps) {
+      const id = step.def.id;
+      const rec: StepRecord = (steps[id] ??= { status: 'pending', attempts: [] });
+      if (DONE_STATES.has(rec.status) || (rec.status === 'failed' && step.def.continueOnError)) {
+        if (rec.status === 'succeeded') input.steps[id] = rec.output ?? null;
+        continue;
+      }
+      if (!step.handler.pure && ranOutbound) {
+        stop = { kind: 'handoff', stepId: id, delayMs: 0, waiting: false };
+        break;
+      }
+      let running: RunningMark | undefined;
+      if (!step.handler.pure) {
+        ranOutbound = true;
+        rec.status = 'running';
+        running = this.markRunningIfSlow(ex.id, jobId, steps);
+      }
+      const result = await this.attempt(ex, flow, step, rec, input, secrets, secretValues);
+      // Keep the writes in order: a 'running' write still in flight must land before the result.
+      if (running && !(await running.settle())) return;
+      if (result === 'continue') continue;
+      stop = result;
+      break;
+    }
+
+    await this.commit(ex, jobId, steps, stop);
+  }
+
+  /**
+   * Shows the execution as running while a step talks to the world — but only once the attempt
+   * has taken RUNNING_VISIBLE_AFTER_MS, so a fast delivery costs no extra write. settle() waits for
+   * the write if one was made, and says false when the execution was cancelled meanwhile.
+   */
+  private markRunningIfSlow(id: string, jobId: string, steps: Record<string, StepRecord>): RunningMark {
+    let write: Promise<boolean> | undefined;
+    const timer = setTimeout(() => {
+      write = this.executions.saveProgress(id, jobId, {
+        status: 'running',
+        steps: structuredClone(steps),
+        jobId,
+        runAt: null,
+        finished: false,
+      });
+      // Handled here too: the write may fail (PostgreSQL away) before settle() awaits it.
+      write.catch(() => undefined);
+    }, RUNNING_VISIBLE_AFTER_MS);
+    return {
+      settle: async () => {
+        clearTimeout(timer);
+        return write ? write : true;
+      },
+    };
+  }
+
+  /** One attempt of one step (or its `if`): updates `rec`, says whether the walk goes on. */
+  private async attempt(
+    ex: ExecutionState,
+    flow: CompiledFlow,
+    step: CompiledStep,
+    rec: StepRecord,
+    input: ExpressionInput,
+    secrets: Record<string, string>,
+    secretValues: string[],
+  ): Promise<'continue' | Stop> {
+    const id = step.def.id;
+    const n = rec.attempts.length + 1;
+    const started = Date.now();
+    const bindings = { secrets };
+    const finish = (extra: Partial<AttemptRecord>): AttemptRecord => {
+      const finished = Date.now();
+      const a: AttemptRecord = {
+        n,
+        startedAt: new Date(started).toISOString(),
+        finishedAt: new Date(finished).toISOString(),
+        durationMs: finished - started,
+        ...maskSecrets(extra, secretValues),
+      };
+      const result = a.error === undefined ? 'succeeded' : 'failed';
+      this.metrics.stepAttempt(step.def.type, result, a.durationMs / 1000);
+      // One line per attempt; the error text was masked above, request and response are not logged.
+      this.logger.log(
+        {
+          executionId: ex.id,
+          flowId: flow.id,
+          stepId: id,
+          type: step.def.type,
+          attempt: n,
+          outcome: result,
+          durationMs: a.durationMs,
+          ...(a.error !== undefined ? { error: a.error } : {}),
+        },
+        'step attempt',
+      );
+      return a;
+    };
+    let outcome: StepOutcome;
+    try {
+      if (step.if && !isTruthy(await step.if.evaluate(input, bindings))) {
+        rec.status = 'skipped';
+        rec.attempts.push(finish({}));
+        return 'continue';
+      }
+      rec.deliveryId ??= `msg_${randomUUID().replace(/-/g, '')}`;
+      outcome = await step.handler.run(step.compiled, step.def, {
+        input,
+        bindings,
+        executionId: ex.id,
+        flowId: flow.id,
+        stepId: id,
+        attempt: n,
+        depth: ex.depth,
+        deliveryId: rec.deliveryId,
+        resumeAt: rec.resumeAt,
+        services: this.services,
+      });
+    } catch (e) {
+      const failure =
+        e instanceof StepFailure
+          ? e
+          : e instanceof ExpressionEvaluationError
+            ? new StepFailure(e.message, false)
+            : new StepFailure(`internal error: ${(e as Error).message ?? String(e)}`, false);
+      if (!(e instanceof StepFailure) && !(e instanceof ExpressionEvaluationError)) {
+        this.logger.error({ err: e, executionId: ex.id, stepId: id }, 'step threw an unexpected error');
+      }
+      rec.attempts.push(
+        finish({
+          request: failure.detail.request,
+          response: failure.detail.response,
+          error: failure.message,
+        }),
+      );
+      const policy = resolvePolicy(step.def.retry, step.handler.defaultAttempts);
+      if (failure.retryable && n < policy.attempts) {
+        const delayMs = backoffDelay(policy, n, {
+          retryAfterMs: failure.detail.retryAfterMs,
+          struggling: /^HTTP 429|timed out/.test(failure.message),
+        });
+        rec.status = 'waiting';
+        rec.resumeAt = new Date(Date.now() + delayMs).toISOString();
+        return { kind: 'handoff', stepId: id, delayMs, waiting: true };
+      }
+      rec.status = 'failed';
+      rec.error = failure.message;
+      delete rec.resumeAt;
+      if (step.def.continueOnError) return 'continue';
+      return { kind: 'failed', error: `step ${id} failed: ${failure.message}` };
+    }
+    if (outcome.kind === 'wait') {
+      rec.status = 'waiting';
+      rec.resumeAt = outcome.until.toISOString();
+      return {
+        kind: 'handoff',
+        stepId: id,
+        delayMs: Math.max(0, outcome.until.getTime() - Date.now()),
+        waiting: true,
+      };
+    }
+    rec.status = 'succeeded';
+    rec.output = outcome.output;
+    delete rec.error;
+    delete rec.resumeAt;
+    rec.attempts.push(finish({ request: outcome.request, response: outcome.response }));
+    input.steps[id] = outcome.output ?? null;
+    return 'continue';
+  }
+
+  private async commit(
+    ex: ExecutionState,
+    jobId: string,
+    steps: Record<string, StepRecord>,
+    stop: Stop,
+  ): Promise<void> {
+    let status: ExecutionStatus;
+    let nextJob: string | null = null;
+    let runAt: Date | null = null;
+    switch (stop.kind) {
+      case 'done':
+        status = 'succeeded';
+        break;
+      case 'failed':
+        status = 'failed';
+        break;
+      case 'handoff':
+        status = stop.waiting ? 'waiting' : 'running';
+        nextJob = stepJobId(ex.id, stop.stepId, jobSeq(jobId) + 1);
+        runAt = new Date(Date.now() + stop.delayMs);
+        break;
+    }
+    const finished = stop.kind !== 'handoff';
+    const saved = await this.executions.saveProgress(ex.id, jobId, {
+      status,
+      steps,
+      error: stop.kind === 'failed' ? stop.error : null,
+      jobId: nextJob,
+      runAt,
+      finished,
+    });
+    if (!saved) return;
+    if (finished) {
+      this.metrics.executionFinished(status);
+      this.events.finished(ex, status);
+      return;
+    }
+    if (nextJob && stop.kind === 'handoff') {
+      // Committed first: if this add is lost, the reconciler adds it from PostgreSQL.
+      this.launcher.enqueue({ v: 1, executionId: ex.id, stepId: stop.stepId }, nextJob, stop.delayMs);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { Module } from '@nestjs/common';
+import { AppConfig } from 'src/config/app-config';
+import { EventsModule } from 'src/events/events.module';
+import { EventsService } from 'src/events/events.service';
+import { ExecutionsModule } from 'src/executions/executions.module';
+import { ReconcilerService } from 'src/executions/reconciler.service';
+import { StepRunProcessor } from 'src/executions/step-run.processor';
+import { StepRunner } from 'src/executions/step-runner.service';
+import { FlowsModule } from 'src/flows/flows.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
+import { parseAllowList } from 'src/steps/outbound/address-guard';
+import { createGuardedLookup } from 'src/steps/outbound/guarded-lookup';
+import { NodeOutboundHttp } from 'src/steps/outbound/http-client';
+import { STEP_SERVICES, StepServices } from 'src/steps/step-handler';
+
+/** What runs steps: MODE=worker or all. */
+@Module({
+  imports: [ExecutionsModule, FlowsModule, SecretsModule, EventsModule],
+  providers: [
+    StepRunner,
+    StepRunProcessor,
+    ReconcilerService,
+    {
+      provide: STEP_SERVICES,
+      inject: [AppConfig, EventsService],
+      useFactory: (config: AppConfig, events: EventsService): StepServices => {
+        const allow = parseAllowList(config.values.OUTBOUND_ALLOW);
+        return {
+          http: new NodeOutboundHttp(createGuardedLookup(allow), allow),
+          slackApiUrl: config.values.SLACK_API_URL,
+          events,
+        };
+      },
+    },
+  ],
+  exports: [ReconcilerService],
+})
+export class WorkerModule {}

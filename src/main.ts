@@ -1,0 +1,106 @@
+import 'reflect-metadata';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { createHttpApp, createWorkerContext } from 'src/app';
+import { withDevelopmentKeys } from 'src/config/app-config';
+import { Config, loadConfig } from 'src/config/env';
+import { ensureDatabase, migrate } from 'src/database/database-bootstrap';
+
+function die(line: string): never {
+  process.stderr.write(`hookflow: ${line}\n`);
+  process.exit(1);
+}
+
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Both servers must answer before anything else starts: one clear line, not a stack trace wall. */
+async function preflight(config: Config): Promise<void> {
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 5000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    die(
+      `cannot reach Redis at ${safeUrl(config.REDIS_URL)} (${(e as Error).message}); start Redis or set REDIS_URL`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+  try {
+    await ensureDatabase(config.DATABASE_URL);
+  } catch (e) {
+    die(
+      `cannot reach PostgreSQL at ${safeUrl(config.DATABASE_URL)} (${(e as Error).message}); start PostgreSQL or set DATABASE_URL`,
+    );
+  }
+  const pg = new Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await pg.connect();
+  } catch (e) {
+    die(
+      `cannot reach PostgreSQL at ${safeUrl(config.DATABASE_URL)} (${(e as Error).message}); start PostgreSQL or set DATABASE_URL`,
+    );
+  } finally {
+    await pg.end().catch(() => undefined);
+  }
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = withDevelopmentKeys(loadConfig());
+  } catch (e) {
+    die((e as Error).message);
+  }
+  await preflight(config);
+  if (config.MIGRATE_ON_BOOT === 'true') {
+    await migrate(config.DATABASE_URL, (m) => process.stdout.write(`hookflow: ${m}\n`));
+  }
+  if (config.MODE === 'worker') {
+    await createWorkerContext(config);
+    process.stdout.write('hookflow: worker started\n');
+  } else {
+    const app = await createHttpApp(config);
+    await app.listen(config.PORT, '0.0.0.0');
+    process.stdout.write(`hookflow: ${config.MODE} listening on ${config.publicUrl} (MODE=${config.MODE})\n`);
+  }
+  // SIGTERM: Nest's hooks stop intake and let running attempts finish (SHUTDOWN_GRACE_MS); this is
+  // the last resort should a hook hang on a dead connection.
+  const hardLimitMs = config.SHUTDOWN_GRACE_MS + 10_000;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      process.stdout.write(`hookflow: ${signal}: stopping intake, finishing running work\n`);
+      setTimeout(
+        () => die(`shutdown took longer than ${hardLimitMs} ms; exiting anyway`),
+        hardLimitMs,
+      ).unref();
+    });
+  }
+  if (config.generatedApiKey) {
+    process.stdout.write(`hookflow: no API_KEY set; this run's bootstrap key is ${config.API_KEY}\n`);
+  }
+}
+
+// A promise rejected with nobody listening is a bug, but not one that should take every in-flight
+// request and job down with it: log it loudly and keep serving (committed work is safe either way).
+process.on('unhandledRejection', (reason: unknown) => {
+  process.stderr.write(
+    `${JSON.stringify({ level: 50, time: Date.now(), msg: 'unhandled promise rejection', err: String((reason as Error)?.stack ?? reason) })}\n`,
+  );
+});
+
+main().catch((e: unknown) => die((e as Error)?.message ?? String(e)));

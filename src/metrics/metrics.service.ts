@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+export type WebhookResult = 'accepted' | 'duplicate' | 'filtered' | 'unauthorized' | 'rejected';
+
+/** Prometheus metrics (API.md section 2), one registry per app instance so tests can boot several. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private readonly webhooks = new Counter({
+    name: 'hookflow_webhooks_total',
+    help: 'Inbound webhook requests by result',
+    labelNames: ['result', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly executions = new Counter({
+    name: 'hookflow_executions_total',
+    help: 'Executions that reached a final status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  private readonly attempts = new Counter({
+    name: 'hookflow_step_attempts_total',
+    help: 'Step attempts by step type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly attemptDuration = new Histogram({
+    name: 'hookflow_step_attempt_duration_seconds',
+    help: 'Duration of step attempts',
+    labelNames: ['type'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly reconciled = new Counter({
+    name: 'hookflow_reconciler_requeued_total',
+    help: 'Jobs the reconciler re-added because committed work had no job',
+    registers: [this.registry],
+  });
+  private readonly httpRequests = new Counter({
+    name: 'hookflow_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly httpDuration = new Histogram({
+    name: 'hookflow_http_request_duration_seconds',
+    help: 'HTTP request duration by method and route pattern',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly prunedRows = new Counter({
+    name: 'hookflow_retention_pruned_total',
+    help: 'Rows removed by retention, by table',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'hookflow_' });
+  }
+
+  webhook(result: WebhookResult, reason = ''): void {
+    this.webhooks.inc({ result, reason });
+  }
+
+  executionFinished(status: string): void {
+    this.executions.inc({ status });
+  }
+
+  stepAttempt(type: string, outcome: 'succeeded' | 'failed', seconds: number): void {
+    this.attempts.inc({ type, outcome });
+    this.attemptDuration.observe({ type }, seconds);
+  }
+
+  /** `route` is the route pattern (`/hooks/:token`), never the raw URL: bounded labels, no tokens. */
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpRequests.inc({ method, route, status: String(status) });
+    this.httpDuration.observe({ method, route }, seconds);
+  }
+
+  pruned(table: string, rows: number): void {
+    this.prunedRows.inc({ table }, rows);
+  }
+}

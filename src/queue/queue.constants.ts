@@ -1,0 +1,37 @@
+import type { JobOptions } from 'bull';
+
+/** The one queue: every job runs (part of) an execution, starting at one step. */
+export const STEPS_QUEUE = 'steps';
+export const RUN_STEP_JOB = 'run';
+
+/** Job payloads carry ids only; the processor reloads state from PostgreSQL. */
+export interface RunStepJob {
+  v: 1;
+  executionId: string;
+  stepId: string;
+}
+
+/** `executionId:stepId:seq` — unique per hand-off, so a re-add by the reconciler dedupes in Bull. */
+export function stepJobId(executionId: string, stepId: string, seq: number): string {
+  return `${executionId}:${stepId}:${seq}`;
+}
+
+export function jobSeq(jobId: string | null): number {
+  const seq = Number(jobId?.split(':').pop());
+  return Number.isInteger(seq) ? seq : 0;
+}
+
+/**
+ * Step retries are scheduled by the runner from PostgreSQL state (so they survive a Redis loss);
+ * Bull's own attempts only cover infrastructure faults such as PostgreSQL being down mid-job.
+ */
+export function stepJobOptions(jobId: string, delayMs: number): JobOptions {
+  return {
+    jobId,
+    delay: delayMs > 0 ? delayMs : undefined,
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ExpressionBindings, ExpressionInput, isTruthy } from 'src/expressions/expression';
+import { FlowEvent } from 'src/executions/execution.entity';
+import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
+import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { FlowService } from 'src/flows/flow.service';
+import { locateError, previewStep } from 'src/runs/step-preview';
+import { nextFireAfter } from 'src/schedules/cron';
+import { maskSecrets } from 'src/secrets/secret-cipher';
+import { SecretsService } from 'src/secrets/secrets.service';
+
+export interface DryRunStep {
+  id: string;
+  status: 'would_run' | 'skipped' | 'error';
+  request?: unknown;
+  output?: unknown;
+  reason?: string;
+  error?: string;
+}
+
+export interface DryRunResult {
+  filter: { matched: boolean; error?: string };
+  steps: DryRunStep[];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * `POST /flows/{id}/test` (API.md section 2): evaluates the filter, every `if` and every template of
+ * the flow's current version against an event, as a run would, and sends and writes nothing.
+ */
+@Injectable()
+export class DryRunService {
+  constructor(
+    private readonly flowService: FlowService,
+    private readonly flows: FlowCacheService,
+    private readonly secrets: SecretsService,
+  ) {}
+
+  async test(flowId: string, given: Record<string, unknown> = {}): Promise<DryRunResult> {
+    const row = await this.flowService.get(flowId);
+    const flow = await this.flows.get(row.id, row.version);
+    const secrets = await this.secrets.values();
+    const bindings: ExpressionBindings = { secrets };
+    const input: ExpressionInput = {
+      event: dryEvent(flow, given),
+      steps: {},
+      flow: { id: flow.id, name: flow.name, version: flow.version },
+      execution: { id: null },
+    };
+    const filter: DryRunResult['filter'] = { matched: true };
+    if (flow.filter) {
+      try {
+        filter.matched = isTruthy(await flow.filter.evaluate(input, bindings));
+      } catch (e) {
+        // A run lets the event through when its filter fails to evaluate; the dry run says so.
+        filter.error = `filter: ${(e as Error).message}`;
+      }
+    }
+    const steps: DryRunStep[] = [];
+    for (const [i, step] of flow.steps.entries()) {
+      steps.push(
+        filter.matched
+          ? await this.step(step, `steps[${i}]`, input, bindings)
+          : { id: step.def.id, status: 'skipped', reason: 'the filter did not match the event' },
+      );
+    }
+    return maskSecrets({ filter, steps }, Object.values(secrets));
+  }
+
+  private async step(
+    step: CompiledStep,
+    path: string,
+    input: ExpressionInput,
+    bindings: ExpressionBindings,
+  ): Promise<DryRunStep> {
+    const id = step.def.id;
+    const ctx = { input, bindings, depth: 0 };
+    if (step.if) {
+      let pass: boolean;
+      try {
+        pass = isTruthy(await step.if.evaluate(input, bindings));
+      } catch (e) {
+        return { id, status: 'error', error: `${path}.if: ${(e as Error).message}` };
+      }
+      if (!pass) return { id, status: 'skipped', reason: `if is false: ${step.def.if}` };
+    }
+    try {
+      const preview = await previewStep(step, ctx);
+      // Later steps see what this one would give (transform outputs, a delay's waitedMs).
+      if ('output' in preview) input.steps[id] = preview.output ?? null;
+      return { id, status: 'would_run', ...preview };
+    } catch (e) {
+      return { id, status: 'error', error: await locateError(step, path, e, ctx) };
+    }
+  }
+}
+
+/** The given event with what a real one of the flow's trigger would also hold filled in. */
+export function dryEvent(flow: CompiledFlow, given: Record<string, unknown>): FlowEvent {
+  const trigger = flow.definition.trigger;
+  const now = new Date();
+  const base: FlowEvent = { id: randomUUID(), type: trigger.type, receivedAt: now.toISOString(), body: {} };
+  switch (trigger.type) {
+    case 'webhook':
+      Object.assign(base, { method: trigger.methods?.[0] ?? 'POST', headers: {}, query: {} });
+      break;
+    case 'schedule':
+      base.body = trigger.payload ?? {};
+      try {
+        base.scheduledAt = nextFireAfter(trigger.cron, trigger.timezone, now).toISOString();
+      } catch {
+        // no future fire: leave scheduledAt out
+      }
+      break;
+    case 'event':
+      base.name = trigger.event;
+      break;
+  }
+  const event: FlowEvent = { ...base, ...given };
+  if (isObject(given.headers)) {
+    // Header names reach expressions in lower case, as on a real request.
+    event.headers = Object.fromEntries(
+      Object.entries(given.headers).map(([k, v]) => [k.toLowerCase(), String(v)]),
+    );
+  }
+  return event;
+}

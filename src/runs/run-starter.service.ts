@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { routeEvent } from 'src/executions/route-event';
+import { FlowEvent } from 'src/executions/execution.entity';
+import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { executionInsert, NewExecution } from 'src/executions/execution.repository';
+import { CompiledFlow } from 'src/flows/flow-compiler';
+import { MetricsService } from 'src/metrics/metrics.service';
+import { stepJobId } from 'src/queue/queue.constants';
+import { SecretsService } from 'src/secrets/secrets.service';
+
+/** Step id in the job id of a flow without steps (as ExecutionLauncher). */
+const NO_STEP = '_';
+const MAX_ROWS_PER_INSERT = 200;
+
+/** An execution ready to be written: the row, and the job to add once it is committed. */
+export interface PreparedRun {
+  row: NewExecution;
+  firstStep: string;
+}
+
+/**
+ * Starts executions inside a caller's transaction, for starts that must be atomic with another write:
+ * an event and its executions (idempotency), a schedule's fires and its next fire time (exactly once).
+ * `prepare` evaluates the filter, `insert` writes in the transaction, `dispatch` enqueues after the
+ * commit; a job lost in between is re-added by the reconciler from the committed row.
+ */
+@Injectable()
+export class RunStarter {
+  constructor(
+    private readonly launcher: ExecutionLauncher,
+    private readonly secrets: SecretsService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async prepare(flow: CompiledFlow, event: FlowEvent, depth: number): Promise<PreparedRun> {
+    const id = this.launcher.newId();
+    const route = await routeEvent(flow, event, id, await this.secrets.values());
+    const firstStep = flow.steps[0]?.def.id ?? NO_STEP;
+    const createdAt = new Date();
+    return {
+      firstStep,
+      row: {
+        id,
+        flowId: flow.id,
+        flowVersion: flow.version,
+        status: route.failure !== undefined ? 'failed' : route.filtered ? 'filtered' : 'queued',
+        error: route.failure ?? null,
+        event,
+        depth,
+        jobId: route.failure === undefined && !route.filtered ? stepJobId(id, firstStep, 1) : null,
+        createdAt,
+      },
+    };
+  }
+
+  /** Writes the executions in the caller's transaction (same columns as ExecutionRepository.insert). */
+  async insert(m: EntityManager, runs: PreparedRun[]): Promise<void> {
+    for (let i = 0; i < runs.length; i += MAX_ROWS_PER_INSERT) {
+      const { text, values } = executionInsert(runs.slice(i, i + MAX_ROWS_PER_INSERT).map((r) => r.row));
+      await m.query(text, values);
+    }
+  }
+
+  /** After the commit: enqueue the first job of each queued run; count the others as finished. */
+  dispatch(runs: PreparedRun[]): void {
+    for (const { row, firstStep } of runs) {
+      if (row.jobId) this.launcher.enqueue({ v: 1, executionId: row.id, stepId: firstStep }, row.jobId);
+      else this.metrics.executionFinished(row.status);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import type { ExpressionBindings, ExpressionInput } from 'src/expressions/expression';
+import type { StepBaseDto } from 'src/steps/step-base.dto';
+import type { OutboundHttp } from 'src/steps/outbound/http-client';
+
+/** DI token for the StepServices the runner hands to handlers. */
+export const STEP_SERVICES = Symbol('STEP_SERVICES');
+
+/** What a step's run needs from the world; handlers get it from the runner, not from DI. */
+export interface StepServices {
+  http: OutboundHttp;
+  slackApiUrl: string;
+  /** The event bus, for `emit` steps (src/events). */
+  events?: EventPublisher;
+}
+
+/** Publishes an event to every enabled flow listening to its type (API.md `POST /events`, `emit`). */
+export interface EventPublisher {
+  publish(event: {
+    type: string;
+    data: unknown;
+    idempotencyKey?: string;
+    /** Depth of the executions it starts: 0 from the API, d+1 from an emit at depth d. */
+    depth: number;
+  }): Promise<{ eventId: string; executionIds: string[]; duplicate: boolean }>;
+}
+
+/** What a dry run shows for a step: the request it would send, or the output it would give. */
+export interface StepPreview {
+  request?: unknown;
+  output?: unknown;
+}
+
+export interface StepRunContext {
+  input: ExpressionInput;
+  bindings: ExpressionBindings;
+  executionId: string;
+  flowId: string;
+  stepId: string;
+  /** 1 for the first try. */
+  attempt: number;
+  depth: number;
+  /** Same on every attempt of this step in this execution (`webhook-id`). */
+  deliveryId: string;
+  /** Set when a waiting step (delay) is resumed. */
+  resumeAt?: string;
+  services: StepServices;
+}
+
+export type StepOutcome =
+  | { kind: 'succeeded'; output: unknown; request?: unknown; response?: unknown }
+  /** Come back at `until` (delay steps); no worker is held meanwhile. */
+  | { kind: 'wait'; until: Date };
+
+/** A failed attempt. `retryable` decides whether the step's retry policy applies. */
+export class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly detail: { retryAfterMs?: number; request?: unknown; response?: unknown } = {},
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One step type. `compile` runs when a flow is saved (syntax errors name the field path) and its
+ * result is cached per flow version; `run` runs one attempt.
+ */
+export interface StepHandler<D extends StepBaseDto = StepBaseDto, C = unknown> {
+  readonly type: string;
+  readonly dto: new () => D;
+  /** Pure steps touch nothing outside and may run inside a neighbouring step's job. */
+  readonly pure: boolean;
+  /** Default `retry.attempts`. */
+  readonly defaultAttempts: number;
+  compile(def: D, path: string): C;
+  run(compiled: C, def: D, ctx: StepRunContext): Promise<StepOutcome>;
+  /** Dry run (`POST /flows/{id}/test`): renders what `run` would do without doing it. */
+  preview?(
+    compiled: C,
+    def: D,
+    ctx: Pick<StepRunContext, 'input' | 'bindings' | 'depth'>,
+  ): Promise<StepPreview>;
+}

@@ -1,0 +1,287 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { SingleFlight } from 'src/common/batcher';
+import { Sql } from 'src/database/sql.service';
+import { parseSize } from 'src/common/size';
+import { validateShape } from 'src/common/validate-shape';
+import { AppConfig } from 'src/config/app-config';
+import { ExpressionInput, isTruthy } from 'src/expressions/expression';
+import { ExecutionEntity, FlowEvent } from 'src/executions/execution.entity';
+import { ExecutionEvents } from 'src/executions/execution-events.service';
+import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { CompiledFlow } from 'src/flows/flow-compiler';
+import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { WebhookTriggerDefinition } from 'src/flows/flow-definition';
+import { MetricsService } from 'src/metrics/metrics.service';
+import { MASK, maskSecrets } from 'src/secrets/secret-cipher';
+import { SecretsService } from 'src/secrets/secrets.service';
+import { MalformedBodyError, normalizeHeaders, parseHookBody } from 'src/triggers/hook-body';
+import { credentialHeader, verifySignature } from 'src/triggers/verification/schemes';
+import {
+  VERIFY_DTO_BY_SCHEME,
+  VerifyConfig,
+  VerifyScheme,
+} from 'src/triggers/verification/verify-config.dto';
+
+export interface HookTarget {
+  flow: CompiledFlow;
+  trigger: WebhookTriggerDefinition;
+  maxBody: number;
+}
+
+export interface HookRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, unknown>;
+  rawBody: Buffer;
+}
+
+export interface HookAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
+const ACTIVE_STATUSES = new Set(['queued', 'running', 'waiting']);
+
+/** The accept path of `/hooks/{token}` (API.md section 4). */
+@Injectable()
+export class HookService {
+  private readonly logger = new Logger(HookService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: Sql,
+    private readonly flows: FlowCacheService,
+    private readonly launcher: ExecutionLauncher,
+    private readonly secrets: SecretsService,
+    private readonly events: ExecutionEvents,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** The enabled webhook flow behind a token, or null (unknown, deleted, disabled, rotated). */
+  async lookup(token: string): Promise<HookTarget | null> {
+    if (token.length > 100) return null;
+    return this.lookups.get(token);
+  }
+
+  /**
+   * Concurrent requests to one trigger URL share one query. Nothing is cached past the query, so a
+   * rotated, disabled or deleted URL answers 404 at once in every process.
+   */
+  private readonly lookups = new SingleFlight<string, HookTarget | null>((token) => this.findTarget(token));
+
+  private async findTarget(token: string): Promise<HookTarget | null> {
+    const rows = await this.sql.rows<{ id: string; version: number }>(
+      `SELECT id, version FROM flows WHERE token = $1 AND enabled AND deleted_at IS NULL`,
+      [token],
+    );
+    if (rows.length === 0) return null;
+    const flow = await this.flows.get(rows[0].id, rows[0].version);
+    const trigger = flow.definition.trigger;
+    if (trigger.type !== 'webhook') return null;
+    const maxBody =
+      trigger.maxBody !== undefined ? parseSize(trigger.maxBody) : this.config.values.webhookMaxBodyBytes;
+    return { flow, trigger, maxBody };
+  }
+
+  async accept(target: HookTarget, req: HookRequest): Promise<HookAnswer> {
+    const { flow, trigger } = target;
+    const allowed = trigger.methods ?? ['POST'];
+    if (!allowed.includes(req.method)) {
+      this.metrics.webhook('rejected', 'method');
+      return {
+        status: 405,
+        body: error(405, 'Method Not Allowed', `this trigger accepts ${allowed.join(', ')}`),
+        headers: { allow: allowed.join(', ') },
+      };
+    }
+    const secrets = flow.verify || flow.idempotencyKey || flow.filter ? await this.secrets.values() : {};
+    let credential: string | undefined;
+    if (flow.verify) {
+      const checked = await this.verify(flow, flow.verify, req, secrets);
+      if ('refused' in checked) return checked.refused;
+      credential = checked.credential;
+    }
+    let body: unknown;
+    try {
+      body = parseHookBody(req.rawBody, headerValue(req.headers['content-type']));
+    } catch (e) {
+      if (!(e instanceof MalformedBodyError)) throw e;
+      this.metrics.webhook('rejected', 'malformed');
+      return { status: 400, body: error(400, 'Bad Request', e.message) };
+    }
+    const event: FlowEvent = {
+      id: randomUUID(),
+      type: 'webhook',
+      receivedAt: new Date().toISOString(),
+      method: req.method,
+      path: req.path,
+      headers: normalizeHeaders(req.headers),
+      query: req.query,
+      body,
+    };
+    if (credential !== undefined && event.headers?.[credential] !== undefined)
+      event.headers[credential] = MASK;
+    const executionId = this.launcher.newId();
+    const input = this.expressionInput(flow, event, executionId);
+    const bindings = { secrets };
+    // An expression that fails on this event is the flow author's problem, not the sender's: the
+    // event is kept as a failed execution (visible, replayable once the flow is fixed), never
+    // refused and never run unfiltered.
+    let filtered = false;
+    let key: string | undefined;
+    let failure: string | undefined;
+    const failed = (what: string, e: unknown): string =>
+      `${what} failed: ${maskSecrets((e as Error).message, Object.values(secrets))}`;
+    if (flow.idempotencyKey) {
+      try {
+        const value = await flow.idempotencyKey.evaluate(input, bindings);
+        if (value !== undefined && value !== null && value !== '') key = storedKey(value);
+      } catch (e) {
+        failure = failed('trigger.idempotencyKey', e);
+      }
+    }
+    if (flow.filter && failure === undefined) {
+      try {
+        filtered = !isTruthy(await flow.filter.evaluate(input, bindings));
+      } catch (e) {
+        failure = failed('filter', e);
+      }
+    }
+    if (failure !== undefined)
+      this.logger.warn({ flowId: flow.id, error: failure }, 'event kept as a failed execution');
+    const sync = trigger.response?.mode === 'sync' && !filtered && failure === undefined;
+    const waiter = sync
+      ? this.events.waitFor(executionId, trigger.response?.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS)
+      : undefined;
+    let launched;
+    try {
+      launched =
+        key !== undefined
+          ? await this.launcher.launchOnce(flow, event, key, { executionId, filtered, failure })
+          : {
+              ...(await this.launcher.launch(flow, event, { executionId, filtered, failure })),
+              duplicate: false,
+            };
+    } catch (e) {
+      waiter?.cancel();
+      throw e;
+    }
+    if (launched.duplicate) {
+      waiter?.cancel();
+      this.metrics.webhook('duplicate');
+      return { status: 200, body: { executionId: launched.executionId, duplicate: true } };
+    }
+    this.metrics.webhook(filtered ? 'filtered' : 'accepted');
+    if (!waiter) return { status: 202, body: { executionId: launched.executionId, status: launched.status } };
+    await waiter.promise;
+    return this.syncAnswer(flow, trigger, executionId);
+  }
+
+  /**
+   * Renders `trigger.verify` (its `{{ $secrets.X }}` parts) and checks the request. A config that
+   * renders incomplete — a secret not set, or deleted — refuses every request rather than checking
+   * against an empty key.
+   */
+  private async verify(
+    flow: CompiledFlow,
+    template: NonNullable<CompiledFlow['verify']>,
+    req: HookRequest,
+    secrets: Record<string, string>,
+  ): Promise<{ refused: HookAnswer } | { credential?: string }> {
+    let config: VerifyConfig;
+    try {
+      const rendered = (await template.render(this.expressionInput(flow, null, null), { secrets })) as {
+        scheme: VerifyScheme;
+      };
+      const dto = VERIFY_DTO_BY_SCHEME[rendered.scheme];
+      const problems = validateShape(dto, rendered, 'trigger.verify').errors;
+      if (problems.length > 0) throw new Error(problems.join('; '));
+      config = rendered as VerifyConfig;
+    } catch (e) {
+      this.metrics.webhook('unauthorized', 'verify_config');
+      this.logger.warn(
+        { flowId: flow.id, error: maskSecrets((e as Error).message, Object.values(secrets)) },
+        'webhook refused: trigger.verify is incomplete once rendered (is every $secrets entry set?)',
+      );
+      return { refused: unauthorized('verification failed: verify settings are incomplete') };
+    }
+    const verdict = verifySignature(config, { headers: req.headers, rawBody: req.rawBody }, Date.now());
+    if (!verdict.ok) {
+      this.metrics.webhook('unauthorized', config.scheme);
+      this.logger.warn(
+        { flowId: flow.id, scheme: config.scheme, reason: verdict.reason },
+        'webhook verification failed',
+      );
+      return { refused: unauthorized(`verification failed: ${verdict.reason}`) };
+    }
+    return { credential: credentialHeader(config) };
+  }
+
+  /**
+   * The answer of a sync trigger once its run ended or the wait ran out. The row is read either way,
+   * so a run that finished just as time ran out (or whose news was lost) still answers with its result.
+   */
+  private async syncAnswer(
+    flow: CompiledFlow,
+    trigger: WebhookTriggerDefinition,
+    executionId: string,
+  ): Promise<HookAnswer> {
+    const row = await this.db
+      .getRepository(ExecutionEntity)
+      .findOne({ where: { id: executionId }, select: { id: true, steps: true, error: true, status: true } });
+    if (row && ACTIVE_STATUSES.has(row.status))
+      return { status: 202, body: { executionId, status: row.status } };
+    const secrets = Object.values(await this.secrets.values());
+    if (!row || row.status === 'failed' || row.status === 'cancelled') {
+      const message = row?.error ?? `execution ${row?.status ?? 'vanished'}`;
+      return {
+        status: 502,
+        body: { ...error(502, 'Bad Gateway', maskSecrets(message, secrets)), executionId },
+      };
+    }
+    const stepId = trigger.response?.step ?? flow.steps[flow.steps.length - 1]?.def.id;
+    const output = stepId ? row.steps[stepId]?.output : undefined;
+    return { status: 200, body: maskSecrets(output ?? null, secrets) };
+  }
+
+  private expressionInput(
+    flow: CompiledFlow,
+    event: FlowEvent | null,
+    executionId: string | null,
+  ): ExpressionInput {
+    return {
+      event,
+      steps: {},
+      flow: { id: flow.id, name: flow.name, version: flow.version },
+      execution: { id: executionId },
+    };
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function error(statusCode: number, err: string, message: string): Record<string, unknown> {
+  return { statusCode, error: err, message };
+}
+
+function unauthorized(message: string): HookAnswer {
+  return { status: 401, body: error(401, 'Unauthorized', message) };
+}
+
+/**
+ * The idempotency value as stored: the SHA-256 of its text (JSON for non-strings). Any length fits
+ * the index, and a key built from a secret or from personal data is not kept in clear.
+ */
+function storedKey(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return createHash('sha256').update(text).digest('base64url');
+}

@@ -1,0 +1,64 @@
+import Redis from 'ioredis';
+import { bootApp, fire } from './support/app';
+import { Receiver } from './support/receiver';
+import { waitFor } from './support/wait-for';
+
+describe('no gap loses work', () => {
+  it('delivers an accepted event after Redis lost every job (reconciler)', async () => {
+    const rx = await new Receiver().start();
+    const prefix = process.env.QUEUE_PREFIX ?? 'hookflow';
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    // Only an API instance runs at first: it commits and enqueues, nothing consumes.
+    const api = await bootApp({ MODE: 'api' });
+    let worker;
+    try {
+      const created = await api.api('POST', '/api/v1/flows', {
+        name: 'reconcile',
+        trigger: { type: 'webhook' },
+        steps: [
+          { id: 'shape', type: 'transform', expression: '{"n": event.body.n}' },
+          { id: 'go', type: 'http', method: 'POST', url: `${rx.url}/reconciled`, body: '{{ steps.shape }}' },
+        ],
+      });
+      const hook = `${api.url}/hooks/${created.body.trigger.token}`;
+      const ids: string[] = [];
+      for (let n = 0; n < 5; n++) {
+        const res = await fire(hook, { n });
+        expect(res.status).toBe(202);
+        ids.push(res.body.executionId);
+      }
+      const jobKey = (id: string): Promise<string[]> => redis.keys(`${prefix}:steps:${id}:*`);
+      await waitFor(async () => (await jobKey(ids[4])).length > 0, 5000);
+
+      // Redis loses everything of ours, as a restart without persistence does.
+      const keys = await redis.keys(`${prefix}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+      for (const id of ids) expect(await jobKey(id)).toEqual([]);
+
+      worker = await bootApp({ MODE: 'all', RECONCILE_INTERVAL_MS: '200', RECONCILE_AFTER_MS: '0' });
+      await waitFor(() => rx.at('/reconciled').length >= 5, 20_000);
+      expect(
+        rx
+          .at('/reconciled')
+          .map((r) => (r.json as { n: number }).n)
+          .sort(),
+      ).toEqual([0, 1, 2, 3, 4]);
+      for (const id of ids) {
+        const ex = await waitFor(async () => {
+          const res = await worker!.api('GET', `/api/v1/executions/${id}`);
+          return res.body.status === 'succeeded' ? res.body : null;
+        }, 10_000);
+        expect(ex.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'succeeded']);
+      }
+      const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+      expect(metrics).toMatch(/hookflow_reconciler_requeued_total \d+/);
+      expect(Number(/hookflow_reconciler_requeued_total (\d+)/.exec(metrics)![1])).toBeGreaterThanOrEqual(5);
+    } finally {
+      await worker?.close();
+      await api.close();
+      redis.disconnect();
+      await rx.stop();
+    }
+  });
+});
