@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_API_KEY, TEST_SECRETS_KEY } from './app';
 import { waitFor } from './wait-for';
@@ -63,9 +64,36 @@ export class EngineProcess {
   }
 }
 
-let nextPort = 39_000 + (process.pid % 1000) * 5;
+// Below the kernel's ephemeral range (32768+), so an outgoing connection's source port can never take
+// it between choosing and listening; ports already in use (any state) are skipped.
+const PORT_FLOOR = 20_000;
+const PORT_CEILING = 32_000;
+let nextPort = PORT_FLOOR + (process.pid % 1_200) * 10;
 export function freePort(): string {
-  return String(nextPort++);
+  const used = portsInUse();
+  for (let tries = 0; tries < PORT_CEILING - PORT_FLOOR; tries++) {
+    const port = nextPort++;
+    if (nextPort >= PORT_CEILING) nextPort = PORT_FLOOR;
+    if (!used.has(port)) return String(port);
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
+function portsInUse(): Set<number> {
+  const used = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue; // not Linux: fall back to the range alone
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local) used.add(parseInt(local.split(':')[1], 16));
+    }
+  }
+  return used;
 }
 
 /** The management API of an engine process, with the test key; JSON in and out. */
