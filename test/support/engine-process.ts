@@ -82,7 +82,7 @@ export function freePort(): string {
 function portsInUse(): Set<number> {
   const used = new Set<number>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch {
