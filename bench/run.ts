@@ -143,24 +143,31 @@ async function main(): Promise<void> {
   const receiverUrl = `http://127.0.0.1:${await firstLine(receiver, 20_000)}`;
   // BENCH_NODE_ARGS lets a profiling run pass e.g. --cpu-prof to the engine.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const engine = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'main.js')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      MODE: 'all',
-      PORT: String(ENGINE_PORT),
-      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
-      QUEUE_PREFIX: `hfbench_${suffix}`,
-      API_KEY,
-      SECRETS_KEY: randomBytes(32).toString('base64'),
-      OUTBOUND_ALLOW: '127.0.0.1/32',
-      LOG_LEVEL: 'warn',
-      // More jobs in flight make bigger write batches; the README's Performance section says so.
-      WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY ?? '64',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  // BENCH_SPLIT=1 runs the same engine as one MODE=api and one MODE=worker process (API.md section 8).
+  const split = process.env.BENCH_SPLIT === '1';
+  const secretsKey = randomBytes(32).toString('base64');
+  const engineEnv = (mode: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    NODE_ENV: 'production',
+    MODE: mode,
+    PORT: String(ENGINE_PORT),
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+    QUEUE_PREFIX: `hfbench_${suffix}`,
+    API_KEY,
+    SECRETS_KEY: secretsKey,
+    OUTBOUND_ALLOW: '127.0.0.1/32',
+    LOG_LEVEL: 'warn',
+    // More jobs in flight make bigger write batches; the README's Performance section says so.
+    WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY ?? '64',
   });
+  const spawnEngine = (mode: string): ChildProcess =>
+    spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'main.js')], {
+      cwd: root,
+      env: engineEnv(mode),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  const engine = spawnEngine(split ? 'api' : 'all');
+  const worker = split ? spawnEngine('worker') : undefined;
   let engineOut = '';
   engine.stdout?.on('data', (c: Buffer) => (engineOut += c.toString()));
   const started = Date.now();
@@ -264,12 +271,16 @@ async function main(): Promise<void> {
       lost: lost3,
     };
     log(`3-step: ${JSON.stringify(results.threeStep)}`);
-    results.engineRssPeakMb = peakRssMb(engine.pid!);
+    results.engineRssPeakMb = peakRssMb(engine.pid!) + (worker ? peakRssMb(worker.pid!) : 0);
   } finally {
+    // BENCH_ENGINE_LOG=<file> keeps the engine's output (e.g. with BENCH_NODE_ARGS=--trace-gc).
+    if (process.env.BENCH_ENGINE_LOG) writeFileSync(process.env.BENCH_ENGINE_LOG, engineOut);
     engine.kill('SIGTERM');
+    worker?.kill('SIGTERM');
     receiver.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 2000));
     engine.kill('SIGKILL');
+    worker?.kill('SIGKILL');
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   }

@@ -7,7 +7,7 @@ import { AuthModule } from 'src/auth/auth.module';
 import { HttpErrorFilter } from 'src/common/http-error.filter';
 import { createValidationPipe } from 'src/common/validation.pipe';
 import { ConfigModule } from 'src/config/config.module';
-import { Config } from 'src/config/env';
+import { Config, runsJobs, workerThreadCount } from 'src/config/env';
 import { loggerOptions } from 'src/config/logger';
 import { dataSourceOptions } from 'src/database/data-source';
 import { DatabaseModule } from 'src/database/database.module';
@@ -21,14 +21,18 @@ import { QueueModule } from 'src/queue/queue.module';
 import { RunsModule } from 'src/runs/runs.module';
 import { SchedulesModule } from 'src/schedules/schedules.module';
 import { RetentionModule } from 'src/retention/retention.module';
+import { WorkerThreadsModule } from 'src/runtime/worker-threads.module';
 import { SecretsModule } from 'src/secrets/secrets.module';
 import { TriggersModule } from 'src/triggers/triggers.module';
 
 @Module({})
 export class AppModule {
-  /** MODE decides what runs: `api` serves HTTP, `worker` runs jobs, `all` both. */
+  /**
+   * MODE decides what runs: `api` serves HTTP, `worker` runs jobs, `all` both — the jobs in
+   * WORKER_THREADS threads of their own, or on this thread when that is 0.
+   */
   static forRoot(config: Config): DynamicModule {
-    const worker = config.MODE !== 'api';
+    const worker = runsJobs(config);
     return {
       module: AppModule,
       imports: [
@@ -53,6 +57,7 @@ export class AppModule {
         SchedulesModule,
         HealthModule,
         ...(worker ? [WorkerModule, RetentionModule] : []),
+        ...(workerThreadCount(config) > 0 ? [WorkerThreadsModule] : []),
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -42,14 +42,17 @@ export async function createHttpApp(config: Config): Promise<NestFastifyApplicat
   return app;
 }
 
-/** A worker (MODE=worker): queue consumers and the scheduler, no HTTP. */
+/**
+ * A worker (MODE=worker, or a worker thread of MODE=all): queue consumers and the scheduler, no
+ * HTTP. A thread gets no signals; its parent closes it (src/runtime/worker-threads.service.ts).
+ */
 export async function createWorkerContext(config: Config): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
     bufferLogs: true,
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks([], { useProcessExit: true });
+  if (!config.workerThread) app.enableShutdownHooks([], { useProcessExit: true });
   await app.init();
   return app;
 }

@@ -5,6 +5,7 @@ import { createHttpApp, createWorkerContext } from 'src/app';
 import { withDevelopmentKeys } from 'src/config/app-config';
 import { Config, loadConfig } from 'src/config/env';
 import { ensureDatabase, migrate } from 'src/database/database-bootstrap';
+import { logUnhandledRejections } from 'src/runtime/unhandled-rejections';
 
 function die(line: string): never {
   process.stderr.write(`hookflow: ${line}\n`);
@@ -95,12 +96,6 @@ async function main(): Promise<void> {
   }
 }
 
-// A promise rejected with nobody listening is a bug, but not one that should take every in-flight
-// request and job down with it: log it loudly and keep serving (committed work is safe either way).
-process.on('unhandledRejection', (reason: unknown) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: 50, time: Date.now(), msg: 'unhandled promise rejection', err: String((reason as Error)?.stack ?? reason) })}\n`,
-  );
-});
+logUnhandledRejections();
 
 main().catch((e: unknown) => die((e as Error)?.message ?? String(e)));

@@ -30,6 +30,11 @@ export class Env {
   })
   WEBHOOK_MAX_BODY: string = '1mb';
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY: number = 16;
+  /**
+   * MODE=all: threads that run jobs and the scheduler beside the API's thread, so accepting and
+   * delivering each get an event loop (and a core). 0 runs everything on one thread.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(16) WORKER_THREADS: number = 1;
   @Matches(/^https?:\/\//, { message: 'SLACK_API_URL must be an http(s) URL' })
   SLACK_API_URL: string = 'https://slack.com/api';
   @Transform(toInt) @IsInt() @Min(1) EXECUTION_RETENTION_DAYS: number = 30;
@@ -51,7 +56,23 @@ export class Env {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
 }
 
-export type Config = Env & { webhookMaxBodyBytes: number; publicUrl: string; production: boolean };
+export type Config = Env & {
+  webhookMaxBodyBytes: number;
+  publicUrl: string;
+  production: boolean;
+  /** Set in a MODE=all process's worker threads (src/runtime/worker-thread.ts). */
+  workerThread?: boolean;
+};
+
+/** Whether this process (or thread) runs queue consumers, the scheduler and retention. */
+export function runsJobs(config: Config): boolean {
+  return config.MODE === 'worker' || (config.MODE === 'all' && config.WORKER_THREADS === 0);
+}
+
+/** How many worker threads this process starts beside its HTTP server. */
+export function workerThreadCount(config: Config): number {
+  return config.MODE === 'all' ? config.WORKER_THREADS : 0;
+}
 
 /** Validates process.env; throws an Error whose message is one line per bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {

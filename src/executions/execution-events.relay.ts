@@ -39,7 +39,7 @@ export class ExecutionEventsRelay implements OnModuleInit, OnApplicationShutdown
 
   async onModuleInit(): Promise<void> {
     this.events.relayWith((execution, status) => void this.publish(execution, status));
-    if (this.config.values.MODE === 'worker') return;
+    if (this.config.values.MODE === 'worker') return; // no HTTP here, so no sync request waits here
     const subscriber = this.queue.client.duplicate();
     this.subscriber = subscriber;
     subscriber.on('error', (e: Error) => this.logger.warn({ err: e.message }, 'relay connection error'));

@@ -58,6 +58,6 @@ export class HealthController {
   @ApiExcludeEndpoint()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   async prometheus(): Promise<string> {
-    return this.metrics.registry.metrics();
+    return this.metrics.render();
   }
 }

@@ -1,7 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  collectDefaultMetrics,
+  Counter,
+  Histogram,
+  MetricObjectWithValues,
+  MetricValue,
+  Registry,
+} from 'prom-client';
+import { AppConfig } from 'src/config/app-config';
 
 export type WebhookResult = 'accepted' | 'duplicate' | 'filtered' | 'unauthorized' | 'rejected';
+
+/** Metrics kept elsewhere in this process (a worker thread's registry), merged into each scrape. */
+export type MetricsSource = () => Promise<Array<MetricObjectWithValues<MetricValue<string>>>>;
 
 /** Prometheus metrics (API.md section 2), one registry per app instance so tests can boot several. */
 @Injectable()
@@ -57,8 +69,26 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'hookflow_' });
+  private readonly sources: MetricsSource[] = [];
+
+  constructor(config: AppConfig) {
+    // Process figures (memory, CPU, event loop of the main thread) come from the main thread only,
+    // so a merged scrape does not count them once per thread.
+    if (!config.values.workerThread) collectDefaultMetrics({ register: this.registry, prefix: 'hookflow_' });
+  }
+
+  addSource(source: MetricsSource): void {
+    this.sources.push(source);
+  }
+
+  /** The Prometheus text of this registry plus every source's (counters and histograms summed). */
+  async render(): Promise<string> {
+    if (this.sources.length === 0) return this.registry.metrics();
+    const parts = await Promise.all([
+      this.registry.getMetricsAsJSON(),
+      ...this.sources.map((source) => source().catch(() => [])),
+    ]);
+    return AggregatorRegistry.aggregate(parts).metrics();
   }
 
   webhook(result: WebhookResult, reason = ''): void {

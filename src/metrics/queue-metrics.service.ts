@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { Gauge } from 'prom-client';
+import { AppConfig } from 'src/config/app-config';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { STEPS_QUEUE } from 'src/queue/queue.constants';
 
@@ -13,9 +14,11 @@ export class QueueMetrics implements OnModuleInit {
   constructor(
     private readonly metrics: MetricsService,
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
+    private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
+    if (this.config.values.workerThread) return; // the main thread reports the shared queue
     const queue = this.queue;
     new Gauge({
       name: 'hookflow_queue_jobs',

@@ -34,7 +34,7 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
 
   async onApplicationBootstrap(): Promise<void> {
     const port = this.config.values.METRICS_PORT;
-    if (this.config.values.MODE !== 'worker' || port === undefined) return;
+    if (this.config.values.MODE !== 'worker' || port === undefined || this.config.values.workerThread) return;
     const server = createServer((req, res) => {
       void this.answer(req.method, req.url).then(({ status, type, body }) => {
         res.writeHead(status, { 'content-type': type });

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from 'src/config/app-config';
+import { runsJobs } from 'src/config/env';
 import { FlowEvent } from 'src/executions/execution.entity';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { PreparedRun, RunStarter } from 'src/runs/run-starter.service';
@@ -40,7 +41,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.values.MODE === 'api') return;
+    if (!runsJobs(this.config.values)) return;
     this.sleep(0);
   }
 

@@ -25,6 +25,9 @@ export async function bootApp(env: Record<string, string> = {}): Promise<TestApp
     SECRETS_KEY: TEST_SECRETS_KEY,
     OUTBOUND_ALLOW: '127.0.0.1/32',
     RECONCILE_INTERVAL_MS: '1000',
+    // Jobs on the test's own thread: worker threads need the compiled dist/ (tests that spawn
+    // dist/main.js run them).
+    WORKER_THREADS: '0',
     ...env,
   });
   if (!migrated) {
