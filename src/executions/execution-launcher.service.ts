@@ -22,6 +22,15 @@ export interface LaunchOptions {
   failure?: string;
   depth?: number;
   executionId?: string;
+  /** Launch only while this trigger token still leads to `flow` at its version (else TriggerChangedError). */
+  triggerToken?: string;
+}
+
+/** The trigger token was rotated, or its flow disabled, deleted or changed, since it was looked up. */
+export class TriggerChangedError extends Error {
+  constructor() {
+    super('the trigger changed while the event was being accepted');
+  }
 }
 
 /**
@@ -48,7 +57,7 @@ export class ExecutionLauncher {
 
   async launch(flow: CompiledFlow, event: FlowEvent, opts: LaunchOptions = {}): Promise<Launched> {
     const { row, firstStep } = this.newRow(flow, event, opts);
-    await this.executions.insert(row);
+    if (!(await this.executions.insert(row))) throw new TriggerChangedError();
     this.dispatch(row, firstStep);
     return { executionId: row.id, status: row.status };
   }
@@ -90,6 +99,7 @@ export class ExecutionLauncher {
         depth: opts.depth ?? 0,
         jobId: status === 'queued' ? stepJobId(id, firstStep, 1) : null,
         createdAt: new Date(),
+        triggerToken: opts.triggerToken,
       },
     };
   }

@@ -16,6 +16,8 @@ export interface NewExecution {
   depth: number;
   jobId: string | null;
   createdAt: Date;
+  /** Write the row only if this trigger token still leads to this flow version (see executionInsert). */
+  triggerToken?: string;
 }
 
 /** What the runner reads back: everything but the timestamps it does not need. */
@@ -42,29 +44,38 @@ export interface ExecutionProgress {
 
 const ACTIVE = `('queued', 'running', 'waiting')`;
 
-/** One multi-row INSERT for new executions (used here in batches and by RunStarter in a transaction). */
+/**
+ * One INSERT for many new executions (used here in batches and by RunStarter in a transaction): one
+ * array per column, so the statement text never changes. A row that carries `triggerToken` is only
+ * written while that token still belongs to the enabled flow at that version — the accept path's
+ * cached token lookup is checked here, in the same statement, instead of by a query of its own.
+ * RETURNING names the rows written.
+ */
 export function executionInsert(rows: NewExecution[]): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const tuples = rows.map((r, i) => {
-    values.push(
-      r.id,
-      r.flowId,
-      r.flowVersion,
-      r.status,
-      jsonb(r.event),
-      r.depth,
-      r.jobId,
-      r.createdAt,
-      r.status === 'queued' ? null : r.createdAt,
-      r.error ?? null,
-    );
-    const b = i * 10;
-    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}::jsonb, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}, $${b + 8}, $${b + 10})`;
-  });
   return {
     text: `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error)
-           VALUES ${tuples.join(', ')}`,
-    values,
+           SELECT v.id, v.flow_id, v.flow_version, v.status, v.event::jsonb, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error
+             FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[],
+                         $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[])
+                  AS v(id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, error, token)
+            WHERE v.token IS NULL
+               OR EXISTS (SELECT 1 FROM flows f
+                           WHERE f.id = v.flow_id AND f.version = v.flow_version AND f.token = v.token
+                             AND f.enabled AND f.deleted_at IS NULL)
+           RETURNING id`,
+    values: [
+      rows.map((r) => r.id),
+      rows.map((r) => r.flowId),
+      rows.map((r) => r.flowVersion),
+      rows.map((r) => r.status),
+      rows.map((r) => jsonb(r.event)),
+      rows.map((r) => r.depth),
+      rows.map((r) => r.jobId),
+      rows.map((r) => r.createdAt),
+      rows.map((r) => (r.status === 'queued' ? null : r.createdAt)),
+      rows.map((r) => r.error ?? null),
+      rows.map((r) => r.triggerToken ?? null),
+    ],
   };
 }
 
@@ -82,13 +93,14 @@ interface ProgressWrite {
  */
 @Injectable()
 export class ExecutionRepository {
-  private readonly inserts = new Batcher<NewExecution, void>((rows) => this.insertBatch(rows));
+  private readonly inserts = new Batcher<NewExecution, boolean>((rows) => this.insertBatch(rows));
   private readonly loads = new Batcher<string, ExecutionState | null>((ids) => this.loadBatch(ids));
   private readonly writes = new Batcher<ProgressWrite, boolean>((w) => this.saveBatch(w));
 
   constructor(private readonly sql: Sql) {}
 
-  insert(row: NewExecution): Promise<void> {
+  /** False when the row's `triggerToken` no longer leads to its flow version: nothing was written. */
+  insert(row: NewExecution): Promise<boolean> {
     return this.inserts.submit(row);
   }
 
@@ -104,10 +116,10 @@ export class ExecutionRepository {
     return this.writes.submit({ id, fence: fenceJobId, p });
   }
 
-  private async insertBatch(rows: NewExecution[]): Promise<void[]> {
+  private async insertBatch(rows: NewExecution[]): Promise<boolean[]> {
     const { text, values } = executionInsert(rows);
-    await this.sql.rows(text, values);
-    return rows.map(() => undefined);
+    const written = new Set((await this.sql.rows<{ id: string }>(text, values)).map((r) => r.id));
+    return rows.map((r) => written.has(r.id));
   }
 
   /**

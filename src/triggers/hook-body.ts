@@ -8,7 +8,8 @@ export function parseHookBody(raw: Buffer, contentType: string | undefined): unk
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (type === 'application/json' || type.endsWith('+json')) {
     const text = raw.toString('utf8');
-    if (jsonNestsDeeperThan(text)) throw new MalformedBodyError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    if (jsonNestsDeeperThan(text))
+      throw new MalformedBodyError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
     try {
       return JSON.parse(text) as unknown;
     } catch (e) {

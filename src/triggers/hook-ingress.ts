@@ -43,7 +43,10 @@ export function registerBodyReader(fastify: FastifyInstance, hooks: HookService)
     if (request.routeOptions.url === '/hooks/:token') {
       const req = request as HookFastifyRequest;
       const token = (request.params as { token?: string }).token ?? '';
-      req.hookTarget = await hooks.lookup(token);
+      let target = await hooks.lookup(token);
+      // A remembered limit may be stale: refuse for size only by the flow as it is now.
+      if (target?.remembered && declaredLength(request) > target.maxBody) target = await hooks.refresh(token);
+      req.hookTarget = target;
       if (!req.hookTarget) return Buffer.alloc(0);
       const limit = req.hookTarget.maxBody;
       if (declaredLength(request) > limit)
@@ -60,8 +63,10 @@ export function registerBodyReader(fastify: FastifyInstance, hooks: HookService)
     }
     const text = raw.toString('utf8');
     // PostgreSQL cannot store NUL in text or jsonb: refuse it here rather than fail later.
-    if (text.includes('\\u0000') || text.includes('\u0000')) throw new BadRequestException('NUL characters are not allowed');
-    if (jsonNestsDeeperThan(text)) throw new BadRequestException(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    if (text.includes('\\u0000') || text.includes('\u0000'))
+      throw new BadRequestException('NUL characters are not allowed');
+    if (jsonNestsDeeperThan(text))
+      throw new BadRequestException(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
     try {
       return JSON.parse(text) as unknown;
     } catch (e) {

@@ -18,14 +18,8 @@ export class HookController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const target = req.hookTarget !== undefined ? req.hookTarget : await this.hooks.lookup(token);
-    if (!target) {
-      await reply
-        .code(404)
-        .send({ statusCode: 404, error: 'Not Found', message: 'no enabled flow has this trigger URL' });
-      return;
-    }
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const answer = await this.hooks.accept(target, {
+    const answer = await this.hooks.receive(token, target, {
       method: req.method,
       path: req.url.split('?')[0],
       headers: req.headers,

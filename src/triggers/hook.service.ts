@@ -10,7 +10,7 @@ import { AppConfig } from 'src/config/app-config';
 import { ExpressionInput, isTruthy } from 'src/expressions/expression';
 import { ExecutionEntity, FlowEvent } from 'src/executions/execution.entity';
 import { ExecutionEvents } from 'src/executions/execution-events.service';
-import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { ExecutionLauncher, TriggerChangedError } from 'src/executions/execution-launcher.service';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { WebhookTriggerDefinition } from 'src/flows/flow-definition';
@@ -26,10 +26,16 @@ import {
 } from 'src/triggers/verification/verify-config.dto';
 
 export interface HookTarget {
+  token: string;
   flow: CompiledFlow;
   trigger: WebhookTriggerDefinition;
   maxBody: number;
+  /** From this process's memory: may be stale until the insert (or refresh) checks it. */
+  remembered?: boolean;
 }
+
+/** Tokens remembered at most; past it the memory starts over (a query each, as before). */
+const REMEMBERED_MAX = 10_000;
 
 export interface HookRequest {
   method: string;
@@ -64,16 +70,35 @@ export class HookService {
     private readonly config: AppConfig,
   ) {}
 
+  /**
+   * Tokens this process accepted for lately. Saves a query per request; it is never trusted on its
+   * own: the execution's INSERT only writes while the token still leads to that flow version
+   * (executionInsert), and a refusal or a failed INSERT looks the token up afresh (refresh). So a
+   * rotated, disabled, deleted or edited trigger behaves at once in every process, as if unremembered.
+   * Flows with an idempotency key are not remembered (their insert has a key check of its own).
+   */
+  private readonly remembered = new Map<string, HookTarget>();
+
   /** The enabled webhook flow behind a token, or null (unknown, deleted, disabled, rotated). */
   async lookup(token: string): Promise<HookTarget | null> {
     if (token.length > 100) return null;
-    return this.lookups.get(token);
+    return this.remembered.get(token) ?? this.refresh(token);
   }
 
-  /**
-   * Concurrent requests to one trigger URL share one query. Nothing is cached past the query, so a
-   * rotated, disabled or deleted URL answers 404 at once in every process.
-   */
+  /** Looks the token up in PostgreSQL, whatever is remembered, and remembers the answer. */
+  async refresh(token: string): Promise<HookTarget | null> {
+    if (token.length > 100) return null;
+    const target = await this.lookups.get(token);
+    if (!target || target.flow.idempotencyKey) {
+      this.remembered.delete(token);
+      return target;
+    }
+    if (this.remembered.size >= REMEMBERED_MAX) this.remembered.clear();
+    this.remembered.set(token, { ...target, remembered: true });
+    return target;
+  }
+
+  /** Concurrent lookups of one trigger URL share one query. */
   private readonly lookups = new SingleFlight<string, HookTarget | null>((token) => this.findTarget(token));
 
   private async findTarget(token: string): Promise<HookTarget | null> {
@@ -87,7 +112,34 @@ export class HookService {
     if (trigger.type !== 'webhook') return null;
     const maxBody =
       trigger.maxBody !== undefined ? parseSize(trigger.maxBody) : this.config.values.webhookMaxBodyBytes;
-    return { flow, trigger, maxBody };
+    return { token, flow, trigger, maxBody };
+  }
+
+  /**
+   * accept() against the trigger as it is now. A remembered target that proves stale — its INSERT
+   * was refused, or it refused the request — is looked up afresh and the request taken again, so
+   * the answer is the one a fresh lookup would have given.
+   */
+  async receive(token: string, target: HookTarget | null, req: HookRequest): Promise<HookAnswer> {
+    for (let tries = 0; tries < 3; tries++) {
+      if (!target) return notFound();
+      if (req.rawBody.length > target.maxBody)
+        return {
+          status: 413,
+          body: error(413, 'Payload Too Large', `body is larger than ${target.maxBody} bytes`),
+        };
+      try {
+        const answer = await this.accept(target, req);
+        if (answer.status < 400 || !target.remembered) return answer;
+        const fresh = await this.refresh(token);
+        if (fresh && fresh.flow.version === target.flow.version) return answer;
+        target = fresh;
+      } catch (e) {
+        if (!(e instanceof TriggerChangedError)) throw e;
+        target = await this.refresh(token);
+      }
+    }
+    return { status: 503, body: error(503, 'Service Unavailable', 'the flow kept changing; try again') };
   }
 
   async accept(target: HookTarget, req: HookRequest): Promise<HookAnswer> {
@@ -166,7 +218,12 @@ export class HookService {
         key !== undefined
           ? await this.launcher.launchOnce(flow, event, key, { executionId, filtered, failure })
           : {
-              ...(await this.launcher.launch(flow, event, { executionId, filtered, failure })),
+              ...(await this.launcher.launch(flow, event, {
+                executionId,
+                filtered,
+                failure,
+                triggerToken: target.token,
+              })),
               duplicate: false,
             };
     } catch (e) {
@@ -271,6 +328,10 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 
 function error(statusCode: number, err: string, message: string): Record<string, unknown> {
   return { statusCode, error: err, message };
+}
+
+export function notFound(): HookAnswer {
+  return { status: 404, body: error(404, 'Not Found', 'no enabled flow has this trigger URL') };
 }
 
 function unauthorized(message: string): HookAnswer {
