@@ -1,3 +1,4 @@
+import { fire } from './support/app';
 import { EngineProcess, engineApi as api, freePort } from './support/engine-process';
 import { metricValue, scrape } from './support/operate-metrics';
 import { Receiver } from './support/receiver';
@@ -32,13 +33,9 @@ describe('MODE=all with worker threads', () => {
     const before = await scrape(engine.url);
     const ids: string[] = [];
     for (let n = 0; n < 6; n++) {
-      const res = await fetch(`${engine.url}/hooks/${flow.trigger.token}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ n }),
-      });
+      const res = await fire(`${engine.url}/hooks/${flow.trigger.token}`, { n });
       expect(res.status).toBe(202);
-      ids.push(((await res.json()) as { executionId: string }).executionId);
+      ids.push(res.body.executionId);
     }
     await waitFor(() => rx.at('/threads').length >= 6, 15_000);
     expect(

@@ -34,7 +34,8 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
 
   async onApplicationBootstrap(): Promise<void> {
     const port = this.config.values.METRICS_PORT;
-    if (this.config.values.MODE !== 'worker' || port === undefined || this.config.values.workerThread) return;
+    // A MODE=all worker thread has no METRICS_PORT: its parent merges its metrics into /metrics.
+    if (this.config.values.MODE !== 'worker' || port === undefined) return;
     const server = createServer((req, res) => {
       void this.answer(req.method, req.url).then(({ status, type, body }) => {
         res.writeHead(status, { 'content-type': type });
