@@ -5,6 +5,7 @@ import { createHttpApp, createWorkerContext } from 'src/app';
 import { withDevelopmentKeys } from 'src/config/app-config';
 import { Config, loadConfig } from 'src/config/env';
 import { ensureDatabase, migrate } from 'src/database/database-bootstrap';
+import { tuneGarbageCollector } from 'src/runtime/process-tuning';
 import { logUnhandledRejections } from 'src/runtime/unhandled-rejections';
 
 function die(line: string): never {
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
   }
 }
 
+tuneGarbageCollector();
 logUnhandledRejections();
 
 main().catch((e: unknown) => die((e as Error)?.message ?? String(e)));

@@ -6,6 +6,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { createWorkerContext } from 'src/app';
 import { Config } from 'src/config/env';
 import { MetricsService } from 'src/metrics/metrics.service';
+import { WORKER_THREAD_NICE, lowerThreadPriority } from 'src/runtime/process-tuning';
 import { logUnhandledRejections } from 'src/runtime/unhandled-rejections';
 
 export type ToThread = { type: 'metrics'; id: number } | { type: 'stop' };
@@ -16,6 +17,7 @@ export type FromThread =
 
 async function run(port: MessagePort): Promise<void> {
   const { config } = workerData as { config: Config };
+  lowerThreadPriority(WORKER_THREAD_NICE);
   const app = await createWorkerContext(config);
   const metrics = app.get(MetricsService);
   const send = (m: FromThread): void => port.postMessage(m);

@@ -20,6 +20,10 @@ const CACHE_MS = 1000;
 export class SecretsService {
   private readonly key: Buffer;
   private cached?: { at: number; values: Record<string, string> };
+  /** The read in flight, shared: when the cache runs out under load, one query refills it, not one per job. */
+  private reading?: Promise<Record<string, string>>;
+  /** Bumped by every write here, so a read that started before it does not fill the cache. */
+  private generation = 0;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -32,11 +36,29 @@ export class SecretsService {
   /** Every secret by name, decrypted: the `$secrets` binding. Cached briefly; writes here drop the cache. */
   async values(): Promise<Record<string, string>> {
     if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.values;
+    if (!this.reading) {
+      const reading = this.read().finally(() => {
+        if (this.reading === reading) this.reading = undefined;
+      });
+      this.reading = reading;
+    }
+    return this.reading;
+  }
+
+  private async read(): Promise<Record<string, string>> {
+    const at = Date.now();
+    const generation = this.generation;
     const rows = await this.db.getRepository(SecretEntity).find();
     const values: Record<string, string> = {};
     for (const r of rows) values[r.name] = decryptSecret(this.key, r.name, r.value);
-    this.cached = { at: Date.now(), values };
+    if (generation === this.generation) this.cached = { at, values };
     return values;
+  }
+
+  private forget(): void {
+    this.generation++;
+    this.cached = undefined;
+    this.reading = undefined;
   }
 
   async set(name: string, value: string, actor: string): Promise<SecretInfo> {
@@ -52,7 +74,7 @@ export class SecretsService {
       await this.audit.record(m, { actor, action: 'secret.set', target: `secret:${name}` });
       return saved;
     });
-    this.cached = undefined;
+    this.forget();
     return this.info(row);
   }
 
@@ -81,7 +103,7 @@ export class SecretsService {
       if (!result.affected) throw new NotFoundException(`secret ${name} not found`);
       await this.audit.record(m, { actor, action: 'secret.deleted', target: `secret:${name}` });
     });
-    this.cached = undefined;
+    this.forget();
   }
 
   private info(r: SecretEntity): SecretInfo {
