@@ -2,6 +2,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
+import { SingleFlight } from 'src/common/batcher';
 import { decodeCursor, ListQueryDto, Page, toPage } from 'src/common/pagination';
 import { AppConfig } from 'src/config/app-config';
 import { decryptSecret, encryptSecret, parseSecretsKey } from 'src/secrets/secret-cipher';
@@ -20,10 +21,12 @@ const CACHE_MS = 1000;
 export class SecretsService {
   private readonly key: Buffer;
   private cached?: { at: number; values: Record<string, string> };
-  /** The read in flight, shared: when the cache runs out under load, one query refills it, not one per job. */
-  private reading?: Promise<Record<string, string>>;
-  /** Bumped by every write here, so a read that started before it does not fill the cache. */
+  /** Bumped by every write here: a read that started before it neither fills the cache nor is shared after it. */
   private generation = 0;
+  /** When the cache runs out under load, one query refills it, not one per running job. */
+  private readonly reads = new SingleFlight<number, Record<string, string>>((generation) =>
+    this.read(generation),
+  );
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -36,18 +39,11 @@ export class SecretsService {
   /** Every secret by name, decrypted: the `$secrets` binding. Cached briefly; writes here drop the cache. */
   async values(): Promise<Record<string, string>> {
     if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.values;
-    if (!this.reading) {
-      const reading = this.read().finally(() => {
-        if (this.reading === reading) this.reading = undefined;
-      });
-      this.reading = reading;
-    }
-    return this.reading;
+    return this.reads.get(this.generation);
   }
 
-  private async read(): Promise<Record<string, string>> {
+  private async read(generation: number): Promise<Record<string, string>> {
     const at = Date.now();
-    const generation = this.generation;
     const rows = await this.db.getRepository(SecretEntity).find();
     const values: Record<string, string> = {};
     for (const r of rows) values[r.name] = decryptSecret(this.key, r.name, r.value);
@@ -58,7 +54,6 @@ export class SecretsService {
   private forget(): void {
     this.generation++;
     this.cached = undefined;
-    this.reading = undefined;
   }
 
   async set(name: string, value: string, actor: string): Promise<SecretInfo> {
