@@ -281,8 +281,10 @@ describe('console: build, try, enable and watch a flow', () => {
     await page.getByRole('link', { name: 'Flows' }).click();
     await page.getByRole('link', { name: 'New flow' }).click();
     await page.getByLabel('Start from').selectOption('github-slack');
-    await page.getByLabel('Name (required)').waitFor();
-    expect(await page.getByLabel('Name (required)').inputValue()).toBe('GitHub push to Slack');
+    // The new-flow form has a Name field before the template fills it: wait for the template's value.
+    const name = page.getByLabel('Name (required)');
+    await waitFor(async () => (await name.inputValue()) === 'GitHub push to Slack', 5000).catch(() => undefined);
+    expect(await name.inputValue()).toBe('GitHub push to Slack');
     expect(await page.getByLabel('Verify the sender').inputValue()).toBe('github');
     await page.getByLabel('Use a stored secret for signing secret').first().selectOption('GITHUB_HOOK');
     expect(await page.getByLabel('Signing secret (required)').inputValue()).toBe(
