@@ -127,6 +127,33 @@ async function load(hook: string, seconds: number, connections: number, rate: nu
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
 }
 
+/** CPU time in ms used so far by the whole machine (all but idle and iowait), or by one process. Linux only. */
+function cpuMs(pid?: number): number {
+  try {
+    if (pid === undefined) {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) * 10;
+    }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return (f[11] + f[12]) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU spent between two readings per event: steadier across runs than events/s on a shared machine. */
+function cpuPerEvent(from: { machine: number; engine: number }, pids: number[], events: number) {
+  const engine = pids.reduce((n, pid) => n + cpuMs(pid), 0);
+  return {
+    machineCpuMsPerEvent: round((cpuMs() - from.machine) / events, 3),
+    engineCpuMsPerEvent: round((engine - from.engine) / events, 3),
+  };
+}
+
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
@@ -177,6 +204,10 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const results: Record<string, unknown> = {};
+  const enginePids = [engine.pid!, ...(worker ? [worker.pid!] : [])];
+  const cpuNow = () => ({ machine: cpuMs(), engine: enginePids.reduce((n, pid) => n + cpuMs(pid), 0) });
+  // BENCH_PHASES=accept,3step runs a subset (for profiling); the table needs all of them.
+  const phases = new Set((process.env.BENCH_PHASES ?? 'accept,latency,3step').split(','));
   try {
     const twoStep = await api('POST', '/api/v1/flows', {
       name: 'bench 2-step',
@@ -196,8 +227,10 @@ async function main(): Promise<void> {
     // accept + drain: closed loop, 32 connections.
     log(`accept: ${SECONDS} s closed loop, 32 connections`);
     const t0 = Date.now();
+    const cpu0 = cpuNow();
     const accept = await load(hook2, SECONDS, 32, 0);
     const { list, lost } = await drain(receiverUrl, accept.acceptedIds, '/two');
+    const acceptCpu = cpuPerEvent(cpu0, enginePids, list.length);
     const lastArrival = Math.max(...list.map((a) => a.at));
     const drainSec = (lastArrival - t0) / 1000;
     results.accept = {
@@ -213,12 +246,13 @@ async function main(): Promise<void> {
       delivered: list.length,
       accepted: accept.acceptedIds.length,
       lost,
+      ...acceptCpu,
     };
     log(`accept: ${JSON.stringify(results.accept)}`);
     log(`drain: ${JSON.stringify(results.drain)}`);
 
     // latency at fixed rates (open loop: the rate is held whatever the answers).
-    for (const rate of [100, 500]) {
+    for (const rate of phases.has('latency') ? [100, 500] : []) {
       await resetReceiver(receiverUrl);
       log(`latency: ${rate} requests/s for ${SECONDS} s`);
       const run = await load(hook2, SECONDS, Math.max(8, Math.ceil(rate / 20)), rate);
@@ -234,43 +268,54 @@ async function main(): Promise<void> {
       log(`latency ${rate}/s: ${JSON.stringify(results[`latency${rate}`])}`);
     }
 
-    // 3-step: transform → http → http.
-    await resetReceiver(receiverUrl);
-    const threeStep = await api('POST', '/api/v1/flows', {
-      name: 'bench 3-step',
-      trigger: { type: 'webhook' },
-      steps: [
-        {
-          id: 'shape',
-          type: 'transform',
-          expression: "{ 'id': event.body.id, 'sentAt': event.body.sentAt, 'who': event.body.user.name }",
-        },
-        { id: 'first', type: 'http', method: 'POST', url: `${receiverUrl}/first`, body: '{{ steps.shape }}' },
-        {
-          id: 'second',
-          type: 'http',
-          method: 'POST',
-          url: `${receiverUrl}/second`,
-          body: '{{ steps.shape }}',
-        },
-      ],
-    });
-    log(`3-step: ${SECONDS} s closed loop, 32 connections`);
-    const t3 = Date.now();
-    const three = await load(
-      `http://127.0.0.1:${ENGINE_PORT}/hooks/${threeStep.trigger.token}`,
-      SECONDS,
-      32,
-      0,
-    );
-    const { list: done3, lost: lost3 } = await drain(receiverUrl, three.acceptedIds, '/second');
-    const last3 = Math.max(...done3.map((a) => a.at));
-    results.threeStep = {
-      executionsPerSec: round(done3.length / ((last3 - t3) / 1000)),
-      executions: done3.length,
-      lost: lost3,
-    };
-    log(`3-step: ${JSON.stringify(results.threeStep)}`);
+    if (phases.has('3step')) {
+      // 3-step: transform → http → http.
+      await resetReceiver(receiverUrl);
+      const threeStep = await api('POST', '/api/v1/flows', {
+        name: 'bench 3-step',
+        trigger: { type: 'webhook' },
+        steps: [
+          {
+            id: 'shape',
+            type: 'transform',
+            expression: "{ 'id': event.body.id, 'sentAt': event.body.sentAt, 'who': event.body.user.name }",
+          },
+          {
+            id: 'first',
+            type: 'http',
+            method: 'POST',
+            url: `${receiverUrl}/first`,
+            body: '{{ steps.shape }}',
+          },
+          {
+            id: 'second',
+            type: 'http',
+            method: 'POST',
+            url: `${receiverUrl}/second`,
+            body: '{{ steps.shape }}',
+          },
+        ],
+      });
+      log(`3-step: ${SECONDS} s closed loop, 32 connections`);
+      const t3 = Date.now();
+      const cpu3 = cpuNow();
+      const three = await load(
+        `http://127.0.0.1:${ENGINE_PORT}/hooks/${threeStep.trigger.token}`,
+        SECONDS,
+        32,
+        0,
+      );
+      const { list: done3, lost: lost3 } = await drain(receiverUrl, three.acceptedIds, '/second');
+      const last3 = Math.max(...done3.map((a) => a.at));
+      const threeCpu = cpuPerEvent(cpu3, enginePids, done3.length);
+      results.threeStep = {
+        executionsPerSec: round(done3.length / ((last3 - t3) / 1000)),
+        executions: done3.length,
+        lost: lost3,
+        ...threeCpu,
+      };
+      log(`3-step: ${JSON.stringify(results.threeStep)}`);
+    }
     results.engineRssPeakMb = peakRssMb(engine.pid!) + (worker ? peakRssMb(worker.pid!) : 0);
   } finally {
     // BENCH_ENGINE_LOG=<file> keeps the engine's output (e.g. with BENCH_NODE_ARGS=--trace-gc).
@@ -300,18 +345,20 @@ async function main(): Promise<void> {
   writeFileSync(join(__dirname, 'results', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
   const a = results.accept as Record<string, number>;
   const d = results.drain as Record<string, number>;
-  const l1 = results.latency100 as Record<string, number>;
-  const l5 = results.latency500 as Record<string, number>;
-  const t = results.threeStep as Record<string, number>;
+  const l1 = (results.latency100 ?? {}) as Record<string, number>;
+  const l5 = (results.latency500 ?? {}) as Record<string, number>;
+  const t = (results.threeStep ?? {}) as Record<string, number>;
   process.stdout.write(`
 | metric | value |
 |---|---|
 | accepted webhooks/s (32 conns) | ${a.acceptedPerSec} |
 | accept p50 / p99 ms | ${a.p50Ms} / ${a.p99Ms} |
 | deliveries/s (drain) | ${d.deliveriesPerSec} |
+| CPU ms per 2-step event, machine / engine | ${d.machineCpuMsPerEvent} / ${d.engineCpuMsPerEvent} |
 | end-to-end at 100/s p50 / p95 / p99 ms | ${l1.p50Ms} / ${l1.p95Ms} / ${l1.p99Ms} |
 | end-to-end at 500/s p50 / p95 / p99 ms | ${l5.p50Ms} / ${l5.p95Ms} / ${l5.p99Ms} |
 | 3-step executions/s | ${t.executionsPerSec} |
+| CPU ms per 3-step execution, machine / engine | ${t.machineCpuMsPerEvent} / ${t.engineCpuMsPerEvent} |
 | engine peak RSS MB | ${String(results.engineRssPeakMb)} |
 | lost | ${lostTotal} |
 `);

@@ -2,9 +2,10 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { Config } from 'src/config/env';
+import { registerRequestLog } from 'src/config/request-log';
 import { registerConsole } from 'src/console/console-static';
 import { registerHttpMetrics } from 'src/metrics/http-metrics';
 import { MetricsService } from 'src/metrics/metrics.service';
@@ -22,6 +23,7 @@ export async function createHttpApp(config: Config): Promise<NestFastifyApplicat
   );
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  registerRequestLog(fastify, PinoLogger.root);
   registerBodyReader(fastify, app.get(HookService));
   // Errors raised before a handler runs (body reading, token lookup) reach Nest's error handler and
   // so the global HttpErrorFilter: one shape, storage outages as 503.
