@@ -45,36 +45,42 @@ export interface ExecutionProgress {
 const ACTIVE = `('queued', 'running', 'waiting')`;
 
 /**
- * One INSERT for many new executions (used here in batches and by RunStarter in a transaction): one
- * array per column, so the statement text never changes. A row that carries `triggerToken` is only
- * written while that token still belongs to the enabled flow at that version — the accept path's
- * cached token lookup is checked here, in the same statement, instead of by a query of its own.
- * RETURNING names the rows written.
+ * One INSERT for many new executions (used here in batches and by RunStarter in a transaction). The
+ * rows travel as one JSON document read by jsonb_to_recordset: one parameter and one parse, where
+ * one array per column made the driver escape every event a second time (the profile's largest
+ * allocation on the accept path). A row that carries `triggerToken` is only written while that
+ * token still belongs to the enabled flow at that version — the accept path's cached token lookup is
+ * checked here, in the same statement, instead of by a query of its own. RETURNING names the rows
+ * written.
  */
 export function executionInsert(rows: NewExecution[]): { text: string; values: unknown[] } {
   return {
     text: `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error)
-           SELECT v.id, v.flow_id, v.flow_version, v.status, v.event::jsonb, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error
-             FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[],
-                         $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[])
-                  AS v(id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, error, token)
+           SELECT v.id, v.flow_id, v.flow_version, v.status, v.event, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error
+             FROM jsonb_to_recordset($1::jsonb)
+                  AS v(id uuid, flow_id uuid, flow_version int, status text, event jsonb, depth int, job_id text,
+                       created_at timestamptz, finished_at timestamptz, error text, token text)
             WHERE v.token IS NULL
                OR EXISTS (SELECT 1 FROM flows f
                            WHERE f.id = v.flow_id AND f.version = v.flow_version AND f.token = v.token
                              AND f.enabled AND f.deleted_at IS NULL)
            RETURNING id`,
     values: [
-      rows.map((r) => r.id),
-      rows.map((r) => r.flowId),
-      rows.map((r) => r.flowVersion),
-      rows.map((r) => r.status),
-      rows.map((r) => jsonb(r.event)),
-      rows.map((r) => r.depth),
-      rows.map((r) => r.jobId),
-      rows.map((r) => r.createdAt),
-      rows.map((r) => (r.status === 'queued' ? null : r.createdAt)),
-      rows.map((r) => r.error ?? null),
-      rows.map((r) => r.triggerToken ?? null),
+      jsonb(
+        rows.map((r) => ({
+          id: r.id,
+          flow_id: r.flowId,
+          flow_version: r.flowVersion,
+          status: r.status,
+          event: r.event,
+          depth: r.depth,
+          job_id: r.jobId,
+          created_at: r.createdAt,
+          finished_at: r.status === 'queued' ? null : r.createdAt,
+          error: r.error ?? null,
+          token: r.triggerToken ?? null,
+        })),
+      ),
     ],
   };
 }
@@ -184,25 +190,30 @@ export class ExecutionRepository {
   private async saveBatch(batch: ProgressWrite[]): Promise<boolean[]> {
     // Rows in one order across concurrent batches, so two batches can never deadlock on each other.
     const writes = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // One JSON document for the batch, as in executionInsert (jsonb() also turns NUL into U+FFFD).
     const rows: Array<{ id: string }> = await this.sql.rows(
       `UPDATE executions e
-          SET status = v.status, steps = v.steps::jsonb, error = v.error, job_id = v.job_id, run_at = v.run_at,
+          SET status = v.status, steps = v.steps, error = v.error, job_id = v.job_id, run_at = v.run_at,
               started_at = COALESCE(e.started_at, now()),
               finished_at = CASE WHEN v.finished THEN now() ELSE NULL END,
               updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::boolean[])
-              AS v(id, fence, status, steps, error, job_id, run_at, finished)
+         FROM jsonb_to_recordset($1::jsonb)
+              AS v(id uuid, fence text, status text, steps jsonb, error text, job_id text, run_at timestamptz, finished boolean)
         WHERE e.id = v.id AND e.job_id = v.fence AND e.status IN ${ACTIVE}
         RETURNING e.id`,
       [
-        writes.map((w) => w.id),
-        writes.map((w) => w.fence),
-        writes.map((w) => w.p.status),
-        writes.map((w) => jsonb(w.p.steps)),
-        writes.map((w) => w.p.error?.replaceAll('\u0000', '\ufffd') ?? null),
-        writes.map((w) => w.p.jobId),
-        writes.map((w) => w.p.runAt),
-        writes.map((w) => w.p.finished),
+        jsonb(
+          writes.map((w) => ({
+            id: w.id,
+            fence: w.fence,
+            status: w.p.status,
+            steps: w.p.steps,
+            error: w.p.error ?? null,
+            job_id: w.p.jobId,
+            run_at: w.p.runAt,
+            finished: w.p.finished,
+          })),
+        ),
       ],
     );
     const saved = new Set(rows.map((r) => r.id));
