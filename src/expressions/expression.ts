@@ -1,4 +1,5 @@
 import jsonata from 'jsonata';
+import { compileDirect, DirectEvaluator, FALLBACK } from 'src/expressions/direct';
 
 /** The one input every expression of a flow sees (API.md section 3). */
 export interface ExpressionInput {
@@ -40,10 +41,16 @@ interface JsonataError {
   code?: string;
 }
 
-const cache = new Map<string, jsonata.Expression>();
+interface Parsed {
+  expr: jsonata.Expression;
+  /** Plain-JavaScript evaluation when the expression lies in the subset of src/expressions/direct.ts. */
+  direct: DirectEvaluator | null;
+}
+
+const cache = new Map<string, Parsed>();
 const CACHE_LIMIT = 5000;
 
-function parse(source: string): jsonata.Expression {
+function parse(source: string): Parsed {
   const hit = cache.get(source);
   if (hit) return hit;
   let expr: jsonata.Expression;
@@ -57,9 +64,10 @@ function parse(source: string): jsonata.Expression {
     const err = e as JsonataError;
     throw new ExpressionSyntaxError(err.message ?? String(e), err.position);
   }
+  const parsed = { expr, direct: compileDirect(expr.ast()) };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(source, expr);
-  return expr;
+  cache.set(source, parsed);
+  return parsed;
 }
 
 /**
@@ -68,10 +76,14 @@ function parse(source: string): jsonata.Expression {
  */
 export function compileExpression(source: string): CompiledExpression {
   if (source.trim() === '') throw new ExpressionSyntaxError('expression is empty', undefined);
-  const expr = parse(source);
+  const { expr, direct } = parse(source);
   return {
     source,
     async evaluate(input, bindings) {
+      if (direct) {
+        const value = direct(input);
+        if (value !== FALLBACK) return value;
+      }
       try {
         const value: unknown = await expr.evaluate(input, { secrets: bindings.secrets });
         // A function is not a value a step can keep; JSON drops the rest of JSONata's markers.
