@@ -1,7 +1,9 @@
 // Open-loop load at a fixed rate, run as its own process: request i is sent at start + i/rate
 // whatever happened to the earlier ones (autocannon's overallRate sends each second's share in a
 // burst, which measures queueing, not latency). Prints one JSON line like load.ts.
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const [url, seconds, rate] = process.argv.slice(2);
@@ -12,6 +14,9 @@ const target = new URL(url);
 const now = (): number => performance.timeOrigin + performance.now();
 const accepted: string[] = [];
 const latencies: number[] = [];
+// BENCH_DUMP_DIR: when each request was sent and answered, to split end-to-end time into accept and run.
+const acks: { id: string; sentAt: number; ackAt: number; status: number }[] = [];
+const dumpDir = process.env.BENCH_DUMP_DIR;
 let errors = 0;
 let non2xx = 0;
 let done = 0;
@@ -19,7 +24,8 @@ let done = 0;
 function send(i: number): void {
   const id = `${process.pid}-${i}`;
   const started = performance.now();
-  const body = JSON.stringify({ id, sentAt: now(), user: { name: `user-${id}` }, items: [1, 2, 3] });
+  const sentAt = now();
+  const body = JSON.stringify({ id, sentAt, user: { name: `user-${id}` }, items: [1, 2, 3] });
   const req = http.request(
     target,
     {
@@ -31,6 +37,7 @@ function send(i: number): void {
       res.resume();
       res.on('end', () => {
         latencies.push(performance.now() - started);
+        if (dumpDir) acks.push({ id, sentAt, ackAt: now(), status: res.statusCode ?? 0 });
         if (res.statusCode === 202) accepted.push(id);
         else non2xx++;
         done++;
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
   const deadline = performance.now() + 30_000;
   while (done < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   latencies.sort((a, b) => a - b);
+  if (dumpDir) writeFileSync(join(dumpDir, `acks${rate}.json`), JSON.stringify(acks));
   const pct = (p: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
   process.stdout.write(

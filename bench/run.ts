@@ -188,7 +188,8 @@ async function main(): Promise<void> {
     WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY ?? '64',
   });
   const spawnEngine = (mode: string): ChildProcess =>
-    spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'main.js')], {
+    // BENCH_ENGINE=<path to main.js> runs another build (A/B pairs against a copy of dist/).
+    spawn(process.execPath, [...nodeArgs, process.env.BENCH_ENGINE ?? join(root, 'dist', 'main.js')], {
       cwd: root,
       env: engineEnv(mode),
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -252,18 +253,26 @@ async function main(): Promise<void> {
     log(`drain: ${JSON.stringify(results.drain)}`);
 
     // latency at fixed rates (open loop: the rate is held whatever the answers).
-    for (const rate of phases.has('latency') ? [100, 500] : []) {
+    // BENCH_RATES=800 measures other fixed rates (CPU per event is steadiest below saturation).
+    const rates = (process.env.BENCH_RATES ?? '100,500').split(',').map(Number);
+    for (const rate of phases.has('latency') ? rates : []) {
       await resetReceiver(receiverUrl);
       log(`latency: ${rate} requests/s for ${SECONDS} s`);
+      const cpuL = cpuNow();
       const run = await load(hook2, SECONDS, Math.max(8, Math.ceil(rate / 20)), rate);
       const { list: got, lost: lostHere } = await drain(receiverUrl, run.acceptedIds, '/two');
+      const latencyCpu = cpuPerEvent(cpuL, enginePids, got.length);
       const lat = got.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
+      // BENCH_DUMP_DIR=<dir> keeps every arrival, to line slow events up with GC or database logs.
+      if (process.env.BENCH_DUMP_DIR)
+        writeFileSync(join(process.env.BENCH_DUMP_DIR, `latency${rate}.json`), JSON.stringify(got));
       results[`latency${rate}`] = {
         p50Ms: round(percentile(lat, 50), 2),
         p95Ms: round(percentile(lat, 95), 2),
         p99Ms: round(percentile(lat, 99), 2),
         sent: run.requests,
         lost: lostHere,
+        ...latencyCpu,
       };
       log(`latency ${rate}/s: ${JSON.stringify(results[`latency${rate}`])}`);
     }
