@@ -1,4 +1,7 @@
 import Redis from 'ioredis';
+import { Client } from 'pg';
+import { ExecutionRepository } from 'src/executions/execution.repository';
+import { ReconcilerService } from 'src/executions/reconciler.service';
 import { bootApp, fire } from './support/app';
 import { Receiver } from './support/receiver';
 import { waitFor } from './support/wait-for';
@@ -59,6 +62,63 @@ describe('no gap loses work', () => {
       await api.close();
       redis.disconnect();
       await rx.stop();
+    }
+  });
+
+  it('re-adds only jobs that are really missing, not one that finished while it looked', async () => {
+    const prefix = process.env.QUEUE_PREFIX ?? 'hookflow';
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    // Sweeps only when the test calls one; every active execution counts as stale.
+    const app = await bootApp({ RECONCILE_INTERVAL_MS: '3600000', RECONCILE_AFTER_MS: '0' });
+    const repo = app.app.get(ExecutionRepository);
+    const stale = repo.stale.bind(repo);
+    try {
+      const created = await app.api('POST', '/api/v1/flows', {
+        name: 'reconcile race',
+        trigger: { type: 'webhook' },
+        steps: [
+          { id: 'pause', type: 'delay', ms: 600_000 },
+          { id: 'go', type: 'http', method: 'POST', url: 'http://127.0.0.1:9/never' },
+        ],
+      });
+      const hook = `${app.url}/hooks/${created.body.trigger.token}`;
+      const [finishing, lost] = [
+        (await fire(hook, {})).body.executionId,
+        (await fire(hook, {})).body.executionId,
+      ];
+      const jobOf = async (id: string): Promise<string> => {
+        const res = await db.query('SELECT job_id, status FROM executions WHERE id = $1', [id]);
+        return res.rows[0]?.status === 'waiting' ? res.rows[0].job_id : '';
+      };
+      const jobs = await waitFor(async () => {
+        const ids = [await jobOf(finishing), await jobOf(lost)];
+        const there = await Promise.all(
+          ids.map((j) => (j ? redis.exists(`${prefix}:steps:${j}`) : Promise.resolve(0))),
+        );
+        return there.every((n) => n === 1) ? ids : null;
+      }, 10_000);
+
+      // Redis really lost one job; the other finishes between the reconciler's SELECT and its
+      // EXISTS, as a runner does: progress committed first, then the job leaves Redis.
+      await redis.del(`${prefix}:steps:${jobs[1]}`);
+      repo.stale = async (...args) => {
+        const rows = await stale(...args);
+        await db.query(`UPDATE executions SET status = 'succeeded', job_id = NULL WHERE id = $1`, [
+          finishing,
+        ]);
+        await redis.del(`${prefix}:steps:${jobs[0]}`);
+        return rows;
+      };
+      expect(await app.app.get(ReconcilerService).sweep()).toBe(1);
+      expect(await redis.exists(`${prefix}:steps:${jobs[1]}`)).toBe(1);
+      expect(await redis.exists(`${prefix}:steps:${jobs[0]}`)).toBe(0);
+    } finally {
+      repo.stale = stale;
+      await app.close();
+      await db.end();
+      redis.disconnect();
     }
   });
 });

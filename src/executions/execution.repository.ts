@@ -241,6 +241,16 @@ export class ExecutionRepository {
     return rows.map((r) => ({ id: r.id, jobId: r.job_id, runAt: r.run_at, steps: r.steps }));
   }
 
+  /** The job each of these executions still waits for (active ones only): a second look before a re-add. */
+  async currentJobIds(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows: Array<{ id: string; job_id: string }> = await this.sql.rows(
+      `SELECT id, job_id FROM executions WHERE id = ANY($1::uuid[]) AND status IN ${ACTIVE} AND job_id IS NOT NULL`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.job_id]));
+  }
+
   /** Marks an execution as looked at, so the reconciler moves on to others. */
   async touch(ids: string[]): Promise<void> {
     if (ids.length === 0) return;

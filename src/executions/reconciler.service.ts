@@ -49,7 +49,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       const pipeline = client.pipeline();
       for (const ex of stale) pipeline.exists(`${keyPrefix}${ex.jobId}`);
       const results = (await pipeline.exec()) ?? [];
-      const missing = stale.filter((ex, i) => ex.jobId && results[i]?.[1] === 0);
+      const absent = stale.filter((ex, i) => ex.jobId && results[i]?.[1] === 0);
+      // A job that finished between the SELECT and EXISTS is gone too, but its step's progress
+      // (a new job id, or a final status) was committed before the job completed: look again.
+      const current = await this.executions.currentJobIds(absent.map((ex) => ex.id));
+      const missing = absent.filter((ex) => current.get(ex.id) === ex.jobId);
       for (const ex of missing) {
         const jobId = ex.jobId as string;
         const stepId = jobId.split(':')[1] ?? '_';
