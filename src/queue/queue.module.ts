@@ -2,7 +2,10 @@ import { BullModule, InjectQueue } from '@nestjs/bull';
 import { Global, Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { AppConfig } from 'src/config/app-config';
+import { skipBullStacktraceParseError } from 'src/queue/bull-job-parse';
 import { STEPS_QUEUE } from 'src/queue/queue.constants';
+
+skipBullStacktraceParseError();
 
 /** Without an error listener a Redis outage would crash the process; log it and let ioredis reconnect. */
 @Injectable()
