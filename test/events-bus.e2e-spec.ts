@@ -193,7 +193,7 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
       return items.length === 9 && items.every((e) => FINAL.includes(e.status)) ? items : null;
     }, 30_000);
     const byDepth = new Map<number, any>();
-    for (const r of runs!) byDepth.set(await depthOf(r.id), await finished(r.id));
+    for (const r of runs) byDepth.set(await depthOf(r.id), await finished(r.id));
     expect([...byDepth.keys()].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     for (let d = 0; d < 8; d++) {
       const run = byDepth.get(d);

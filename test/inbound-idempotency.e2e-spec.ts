@@ -44,7 +44,7 @@ describe('inbound idempotency: one execution per key and flow', () => {
       const found = await executions(flowId);
       return found.length === count && found.every((e) => FINAL.includes(e.status)) ? found : null;
     }, 15_000);
-    return items!;
+    return items;
   }
 
   it('answers a repeated key with 200, the first execution id and duplicate: true, and runs nothing again', async () => {

@@ -39,7 +39,7 @@ describe('operate: /health follows PostgreSQL and Redis', () => {
       15_000,
       200,
     );
-    expect(down!.body).toMatchObject({
+    expect(down.body).toMatchObject({
       status: 'error',
       error: { redis: { status: 'down' } },
       details: { postgres: { status: 'up' }, redis: { status: 'down' } },
@@ -57,6 +57,6 @@ describe('operate: /health follows PostgreSQL and Redis', () => {
       20_000,
       200,
     );
-    expect(back!.body).toMatchObject({ status: 'ok', info: { redis: { status: 'up' } } });
+    expect(back.body).toMatchObject({ status: 'ok', info: { redis: { status: 'up' } } });
   });
 });

@@ -104,7 +104,7 @@ describe('schedule fires missed while no worker ran', () => {
       );
       return r.rows.length >= 7 ? r : null;
     }, 15_000);
-    const planned = found!.rows.map((r: { at: string }) => Date.parse(r.at));
+    const planned = found.rows.map((r: { at: string }) => Date.parse(r.at));
     expect(planned[0]).toBe(downSince.getTime());
     expect(new Set(planned).size).toBe(planned.length);
     for (let i = 1; i < planned.length; i++) expect(planned[i] - planned[i - 1]).toBe(2000);

@@ -69,7 +69,7 @@ describe('PostgreSQL restarted mid-run', () => {
         30_000,
         250,
       );
-      accepted.push(after as string);
+      accepted.push(after);
       const delivered = (): Set<string> =>
         new Set(rx.at('/slowish').map((r) => (r.json as { execution: string }).execution));
       await waitFor(() => accepted.every((id) => delivered().has(id)), 120_000, 500);
