@@ -1,4 +1,4 @@
-import { jsonb, jsonNestsDeeperThan } from 'src/common/jsonb';
+import { jsonb, jsonNestsDeeperThan, mayHoldSurrogateEscape, unstorableReason } from 'src/common/jsonb';
 
 describe('jsonb', () => {
   it('replaces NUL characters and leaves escaped backslashes alone', () => {
@@ -18,5 +18,18 @@ describe('jsonNestsDeeperThan', () => {
     expect(jsonNestsDeeperThan('[[[[]]]]', 3)).toBe(true);
     expect(jsonNestsDeeperThan('{"a":"[[[[[[\\"[[[["}', 1)).toBe(false);
     expect(jsonNestsDeeperThan(`${'['.repeat(10_000)}${']'.repeat(10_000)}`)).toBe(true);
+  });
+});
+
+describe('unstorableReason', () => {
+  it('names the path of a lone surrogate in a value or a key, and passes pairs', () => {
+    expect(unstorableReason({ a: ['ok', '😀', { b: 'x\ud800' }] })).toBe(
+      'a[2].b holds a lone UTF-16 surrogate (not valid Unicode)',
+    );
+    expect(unstorableReason({ ['\udc00']: 1 })).toMatch(/^key .* at top level holds a lone/);
+    expect(unstorableReason({ a: '😀', b: [1, null, true] })).toBeUndefined();
+    expect(unstorableReason('\ud83d')).toMatch(/lone/);
+    expect(mayHoldSurrogateEscape('{"x":"\\ud800"}')).toBe(true);
+    expect(mayHoldSurrogateEscape('{"x":"\\u00e9"}')).toBe(false);
   });
 });

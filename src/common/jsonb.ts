@@ -30,3 +30,41 @@ export function jsonNestsDeeperThan(text: string, max: number = MAX_JSON_DEPTH):
   }
   return false;
 }
+
+/** A lone UTF-16 surrogate (half of a pair): JavaScript strings may hold one, PostgreSQL's jsonb refuses it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why `value` cannot be stored as jsonb, naming the first offending path (`body.items[2].name`), or
+ * undefined when it can. Checks strings and keys for lone surrogates; callers turn the answer into a
+ * 400 at intake or a step failure at run time, so one bad value never reaches a shared batch.
+ */
+export function unstorableReason(value: unknown, path = '', depth = 0): string | undefined {
+  if (typeof value === 'string') {
+    return LONE_SURROGATE.test(value)
+      ? `${path || 'value'} holds a lone UTF-16 surrogate (not valid Unicode)`
+      : undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > MAX_JSON_DEPTH) return `${path || 'value'} nests deeper than ${MAX_JSON_DEPTH} levels`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const r = unstorableReason(value[i], `${path}[${i}]`, depth + 1);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const at = path ? `${path}.${k}` : k;
+    if (LONE_SURROGATE.test(k))
+      return `key ${JSON.stringify(k)} at ${path || 'top level'} holds a lone UTF-16 surrogate (not valid Unicode)`;
+    const r = unstorableReason(v, at, depth + 1);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/** A quick screen of raw JSON text: could it hold a surrogate escape at all? (`\ud8..`–`\udf..`) */
+export function mayHoldSurrogateEscape(text: string): boolean {
+  return /\\u[dD][89abAB]|\\u[dD][c-fC-F]/.test(text);
+}
