@@ -28,6 +28,24 @@ describe('Batcher', () => {
     });
     await expect(b.submit(1)).rejects.toThrow('down');
   });
+
+  it('tries a failed batch again member by member, so only the member that fails alone gets an error', async () => {
+    const calls: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const b = new Batcher<number, number>(async (items) => {
+      calls.push(items);
+      if (calls.length === 1) await gate;
+      if (items.includes(13)) throw new Error('13 is refused');
+      return items.map((i) => i * 10);
+    });
+    const first = b.submit(1);
+    const rest = [12, 13, 14].map((i) => b.submit(i).then(String, (e: Error) => e.message));
+    release();
+    await expect(first).resolves.toBe(10);
+    await expect(Promise.all(rest)).resolves.toEqual(['120', '13 is refused', '140']);
+    expect(calls).toEqual([[1], [12, 13, 14], [12], [13], [14]]);
+  });
 });
 
 describe('SingleFlight', () => {

@@ -7,7 +7,7 @@ interface Waiting<I, O> {
 /**
  * Groups calls that arrive while earlier ones are in flight into one call of `run` — one query and
  * one commit instead of many. An idle call runs at once, so batching adds no latency; under load
- * batches grow by themselves. Each caller gets its own result, or the batch's error.
+ * batches grow by themselves. Each caller gets its own result, or its own error (settleEach).
  *
  * One batch in flight by default: on this kind of machine every statement costs the engine ~250 µs
  * of socket write (waking a PostgreSQL backend), so fewer, larger statements win — going from 4 to
@@ -30,19 +30,50 @@ export class Batcher<I, O> {
     });
   }
 
+  private settle(batch: Array<Waiting<I, O>>): Promise<void> {
+    return settleEach(this.run, batch);
+  }
+
   private drain(): void {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maxBatch);
       this.inFlight++;
-      this.run(batch.map((w) => w.item))
-        .then(
-          (results) => batch.forEach((w, i) => w.resolve(results[i])),
-          (e: unknown) => batch.forEach((w) => w.reject(e)),
-        )
+      this.settle(batch)
+        .catch(() => undefined)
         .finally(() => {
           this.inFlight--;
           this.drain();
         });
+    }
+  }
+}
+
+/**
+ * Isolation: a statement that fails for a batch of many is tried again for each member alone, so
+ * exactly the members that fail alone see an error — one row PostgreSQL refuses (or one value that
+ * cannot be serialised) never fails, or repeats, the work of the other callers in its batch. The
+ * retries run one after another, only on the failure path.
+ */
+async function settleEach<I, O>(
+  run: (items: I[]) => Promise<O[]>,
+  batch: Array<Waiting<I, O>>,
+): Promise<void> {
+  try {
+    const results = await run(batch.map((w) => w.item));
+    batch.forEach((w, i) => w.resolve(results[i]));
+    return;
+  } catch (e) {
+    if (batch.length === 1) {
+      batch[0].reject(e);
+      return;
+    }
+  }
+  for (const w of batch) {
+    try {
+      const [result] = await run([w.item]);
+      w.resolve(result);
+    } catch (e) {
+      w.reject(e);
     }
   }
 }

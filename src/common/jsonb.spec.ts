@@ -10,6 +10,15 @@ describe('jsonb', () => {
     expect(jsonb(undefined)).toBe('null');
     expect(jsonb({ n: 1 })).toBe('{"n":1}');
   });
+
+  it('replaces lone surrogates, keeps pairs and escaped text that only looks like an escape', () => {
+    expect(JSON.parse(jsonb({ a: 'x\ud800y', b: '😀', c: '\\ud800', ['\udfff']: 1 }))).toEqual({
+      a: 'x\ufffdy',
+      b: '😀',
+      c: '\\ud800',
+      ['\ufffd']: 1,
+    });
+  });
 });
 
 describe('jsonNestsDeeperThan', () => {

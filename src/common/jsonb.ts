@@ -1,10 +1,16 @@
 /**
- * JSON text for a jsonb parameter. PostgreSQL's jsonb cannot hold the NUL character (\u0000), which
- * arrives in hostile or binary-ish payloads; it is stored as U+FFFD instead of failing the write.
+ * JSON text for a jsonb parameter. PostgreSQL's jsonb cannot hold the NUL character (\u0000) nor a
+ * lone UTF-16 surrogate (which JSON.stringify writes as an escape, \ud800): both are stored as
+ * U+FFFD instead of failing the write. Intake and the step runner refuse such values with a clear
+ * error first (unstorableReason); this is the net under them, so that a value they did not foresee
+ * can never fail a shared batch.
  */
 export function jsonb(value: unknown): string {
-  const text = JSON.stringify(value) ?? 'null';
-  return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
+  let text = JSON.stringify(value) ?? 'null';
+  if (text.includes('\\u0000')) text = text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
+  // JSON.stringify writes a surrogate pair as its characters, so an escaped surrogate is a lone one.
+  if (text.includes('\\ud')) text = text.replace(/(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, '$1\\ufffd');
+  return text;
 }
 
 /** Deepest nesting of objects and arrays the API and trigger URLs accept (PostgreSQL's jsonb has a stack bound). */

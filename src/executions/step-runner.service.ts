@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { unstorableReason } from 'src/common/jsonb';
 import { ExpressionEvaluationError, ExpressionInput, isTruthy } from 'src/expressions/expression';
 import { AttemptRecord, ExecutionStatus, StepRecord } from 'src/executions/execution.entity';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
@@ -11,8 +12,39 @@ import { ExecutionEvents } from 'src/executions/execution-events.service';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { RunStepJob, jobSeq, stepJobId } from 'src/queue/queue.constants';
 import { maskSecrets } from 'src/secrets/secret-cipher';
+import { maskErrorText, maskStepRecord } from 'src/secrets/secret-mask';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { STEP_SERVICES, StepFailure, StepOutcome, StepServices } from 'src/steps/step-handler';
+
+/**
+ * A write error that will repeat on every retry because of the row's own data (a data exception or a
+ * program limit in PostgreSQL, or a value JSON.stringify cannot write), as opposed to a lost connection.
+ */
+function isUnstorable(e: unknown): boolean {
+  if (e instanceof TypeError || e instanceof RangeError) return true;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|54)/.test(code);
+}
+
+/** The step records with outputs, requests and answers left out: what is still storable of a poison row. */
+function withoutPayloads(steps: Record<string, StepRecord>): Record<string, StepRecord> {
+  const out: Record<string, StepRecord> = {};
+  for (const [id, r] of Object.entries(steps)) {
+    out[id] = {
+      status:
+        r.status === 'succeeded' || r.status === 'failed' || r.status === 'skipped' ? r.status : 'cancelled',
+      ...(r.error !== undefined ? { error: String(r.error).slice(0, 2000) } : {}),
+      attempts: r.attempts.map((a) => ({
+        n: a.n,
+        startedAt: a.startedAt,
+        finishedAt: a.finishedAt,
+        durationMs: a.durationMs,
+        ...(a.error !== undefined ? { error: String(a.error).slice(0, 2000) } : {}),
+      })),
+    };
+  }
+  return out;
+}
 
 /** Where a job's walk through the steps stopped. */
 type Stop =
@@ -52,7 +84,8 @@ export class StepRunner {
     // Fencing: a job that is not the execution's current one (cancelled, replaced, re-added) does nothing.
     if (!ex || ex.jobId !== jobId || !['queued', 'running', 'waiting'].includes(ex.status)) return;
     const flow = await this.flows.get(ex.flowId, ex.flowVersion);
-    const secrets = await this.secrets.values();
+    // At least the version this load saw: a secret written before this job started is the one used.
+    const secrets = await this.secrets.values(ex.secretsVersion);
     const secretValues = Object.values(secrets);
     const steps: Record<string, StepRecord> = structuredClone(ex.steps);
     const input: ExpressionInput = {
@@ -82,6 +115,9 @@ export class StepRunner {
         running = this.markRunningIfSlow(ex.id, jobId, steps);
       }
       const result = await this.attempt(ex, flow, step, rec, input, secrets, secretValues);
+      // Stored masked, handed on real: later steps of this job see the value, a reload (the next job,
+      // a retry, the API) sees *** in its place (secret-mask.ts).
+      steps[id] = maskStepRecord(rec, secretValues);
       // Keep the writes in order: a 'running' write still in flight must land before the result.
       if (running && !(await running.settle())) return;
       if (result === 'continue') continue;
@@ -89,6 +125,7 @@ export class StepRunner {
       break;
     }
 
+    if (stop.kind === 'failed') stop = { ...stop, error: maskErrorText(stop.error, secretValues) };
     await this.commit(ex, jobId, steps, stop);
   }
 
@@ -179,6 +216,16 @@ export class StepRunner {
         resumeAt: rec.resumeAt,
         services: this.services,
       });
+      // A value PostgreSQL would refuse fails this step here, with the reason, instead of failing the
+      // batched progress write that carries other executions' work (src/common/batcher.ts).
+      const unstorable =
+        outcome.kind === 'succeeded' ? unstorableReason(outcome.output, 'output') : undefined;
+      if (unstorable && outcome.kind === 'succeeded') {
+        throw new StepFailure(`the step's output cannot be stored: ${unstorable}`, false, {
+          request: outcome.request,
+          response: outcome.response,
+        });
+      }
     } catch (e) {
       const failure =
         e instanceof StepFailure
@@ -253,15 +300,35 @@ export class StepRunner {
         runAt = new Date(Date.now() + stop.delayMs);
         break;
     }
-    const finished = stop.kind !== 'handoff';
-    const saved = await this.executions.saveProgress(ex.id, jobId, {
-      status,
-      steps,
-      error: stop.kind === 'failed' ? stop.error : null,
-      jobId: nextJob,
-      runAt,
-      finished,
-    });
+    let finished = stop.kind !== 'handoff';
+    let saved: boolean;
+    try {
+      saved = await this.executions.saveProgress(ex.id, jobId, {
+        status,
+        steps,
+        error: stop.kind === 'failed' ? stop.error : null,
+        jobId: nextJob,
+        runAt,
+        finished,
+      });
+    } catch (e) {
+      // PostgreSQL refused this execution's own row (its batch was retried member by member, so the
+      // error is this row's): end it failed with the reason rather than retry it forever.
+      if (!isUnstorable(e)) throw e;
+      const error = `progress could not be stored: ${(e as Error).message}`;
+      this.logger.warn({ executionId: ex.id, error }, 'execution failed: progress could not be stored');
+      saved = await this.executions.saveProgress(ex.id, jobId, {
+        status: 'failed',
+        steps: withoutPayloads(steps),
+        error,
+        jobId: null,
+        runAt: null,
+        finished: true,
+      });
+      status = 'failed';
+      nextJob = null;
+      finished = true;
+    }
     if (!saved) return;
     if (finished) {
       this.metrics.executionFinished(status);
