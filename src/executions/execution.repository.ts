@@ -31,6 +31,8 @@ export interface ExecutionState {
   depth: number;
   jobId: string | null;
   startedAt: Date | null;
+  /** `secrets_version.version` as this load saw it: the runner's secrets are at least this new. */
+  secretsVersion: number;
 }
 
 export interface ExecutionProgress {
@@ -166,7 +168,10 @@ export class ExecutionRepository {
 
   private async loadBatch(ids: string[]): Promise<Array<ExecutionState | null>> {
     const rows: Array<Record<string, unknown>> = await this.sql.rows(
-      `SELECT id, flow_id, flow_version, status, event, steps, depth, job_id, started_at
+      // The secrets' version rides along (evaluated once per statement): a secret written before this
+      // load is what the step uses, with no query of its own (SecretsService.values).
+      `SELECT id, flow_id, flow_version, status, event, steps, depth, job_id, started_at,
+              (SELECT version FROM secrets_version) AS secrets_version
          FROM executions WHERE id = ANY($1::uuid[])`,
       [ids],
     );
@@ -182,6 +187,7 @@ export class ExecutionRepository {
         depth: r.depth as number,
         jobId: r.job_id as string | null,
         startedAt: r.started_at as Date | null,
+        secretsVersion: r.secrets_version as number,
       });
     }
     return ids.map((id) => byId.get(id) ?? null);

@@ -35,27 +35,47 @@ export const MIN_MASKED_LENGTH = 3;
 
 /** Replaces every occurrence of a secret value in strings anywhere inside `value` by `***`. */
 export function maskSecrets<T>(value: T, secrets: readonly string[]): T {
+  const mask = secretMasker(secrets);
+  return mask ? mapStrings(value, mask) : value;
+}
+
+/** A function masking these secrets in one string, or undefined when none is long enough to mask. */
+export function secretMasker(secrets: readonly string[]): ((text: string) => string) | undefined {
   const needles = secrets.filter((s) => s.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
-  if (needles.length === 0) return value;
+  if (needles.length === 0) return undefined;
+  return (text) => {
+    let out = text;
+    for (const n of needles) if (out.includes(n)) out = out.split(n).join(MASK);
+    return out;
+  };
+}
+
+/**
+ * A copy of `value` with `fn` applied to every string in it, keys included. A reference to an
+ * object it is already inside (a cycle) becomes `[Circular]` rather than a stack overflow.
+ */
+export function mapStrings<T>(value: T, fn: (text: string) => string): T {
+  const inside = new Set<object>();
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') {
-      let out = v;
-      for (const n of needles) if (out.includes(n)) out = out.split(n).join(MASK);
-      return out;
-    }
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
+    if (typeof v === 'string') return fn(v);
+    if (v === null || typeof v !== 'object') return v;
+    if (inside.has(v)) return '[Circular]';
+    inside.add(v);
+    let out: unknown;
+    if (Array.isArray(v)) out = v.map(walk);
+    else {
+      const copy: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(v))
-        Object.defineProperty(out, walk(k) as string, {
+        Object.defineProperty(copy, fn(k), {
           value: walk(item),
           enumerable: true,
           writable: true,
           configurable: true,
         });
-      return out;
+      out = copy;
     }
-    return v;
+    inside.delete(v);
+    return out;
   };
   return walk(value) as T;
 }

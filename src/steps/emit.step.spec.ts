@@ -93,6 +93,17 @@ describe('emit step', () => {
     expect(published).toEqual([]);
   });
 
+  it("publishes secret values in its data as ***: the event is stored as another run's body", async () => {
+    const withSecret = {
+      ...def,
+      data: { token: '{{ $secrets.TOKEN }}', note: 'key={{ $secrets.TOKEN }}', id: '{{ event.body.id }}' },
+    } as EmitStepDto;
+    const published: Published[] = [];
+    const ctx = { ...context(0, published), bindings: { secrets: { TOKEN: 'tok-3f9a1c' } } };
+    await emitStep.run(emitStep.compile(withSecret, 'steps[0]'), withSecret, ctx);
+    expect(published[0].data).toEqual({ token: '***', note: 'key=***', id: 7 });
+  });
+
   it('validates the event field when the flow is saved', () => {
     const ok = validateShape(EmitStepDto, { id: 'e', type: 'emit', event: 'a.{{ x }}/b' }, 'steps[0]');
     expect(ok.errors).toEqual([]);

@@ -1,6 +1,7 @@
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { EVENT_TYPE_PATTERN } from 'src/events/event-trigger.dto';
 import { CompiledTemplate, compileTemplate, toText } from 'src/expressions/template';
+import { maskSecrets } from 'src/secrets/secret-cipher';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepFailure, StepHandler, StepRunContext } from 'src/steps/step-handler';
 
@@ -75,7 +76,9 @@ export const emitStep: StepHandler<EmitStepDto, CompiledEmit> = {
       // One key per step and execution: a step run again after a crash answers the first result.
       published = await bus.publish({
         type: request.event,
-        data: request.data,
+        // The event is stored as the body of the runs it starts: secret values go as *** (API.md §7).
+        // A flow that needs a secret reads $secrets itself.
+        data: maskSecrets(request.data, Object.values(ctx.bindings.secrets)),
         idempotencyKey: `emit:${ctx.executionId}:${ctx.stepId}`,
         depth: ctx.depth + 1,
       });
