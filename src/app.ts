@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { Config } from 'src/config/env';
+import { withQuietFramework } from 'src/config/framework-log';
 import { registerRequestLog } from 'src/config/request-log';
 import { registerConsole } from 'src/console/console-static';
 import { registerHttpMetrics } from 'src/metrics/http-metrics';
@@ -21,7 +22,7 @@ export async function createHttpApp(config: Config): Promise<NestFastifyApplicat
     // return503OnClosing here (Nest's) answers 503 from the start of shutdown, while attempts drain.
     { bufferLogs: true, bodyParser: false, abortOnError: false, return503OnClosing: true },
   );
-  app.useLogger(app.get(Logger));
+  app.useLogger(withQuietFramework(app.get(Logger)));
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestLog(fastify, PinoLogger.root);
   registerBodyReader(fastify, app.get(HookService));
@@ -53,7 +54,7 @@ export async function createWorkerContext(config: Config): Promise<INestApplicat
     bufferLogs: true,
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(withQuietFramework(app.get(Logger)));
   if (!config.workerThread) app.enableShutdownHooks([], { useProcessExit: true });
   await app.init();
   return app;

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import Redis from 'ioredis';
+import { PinoLogger } from 'nestjs-pino';
 import { Client } from 'pg';
 import { createHttpApp, createWorkerContext } from 'src/app';
 import { withDevelopmentKeys } from 'src/config/app-config';
@@ -72,13 +73,21 @@ async function main(): Promise<void> {
   if (config.MIGRATE_ON_BOOT === 'true') {
     await migrate(config.DATABASE_URL, (m) => process.stdout.write(`hookflow: ${m}\n`));
   }
+  const ready: string[] = [];
   if (config.MODE === 'worker') {
     await createWorkerContext(config);
-    process.stdout.write('hookflow: worker started\n');
+    ready.push(
+      config.METRICS_PORT === undefined
+        ? 'worker started (MODE=worker)'
+        : `worker started (MODE=worker); /metrics and /health on port ${config.METRICS_PORT}`,
+    );
   } else {
     const app = await createHttpApp(config);
     await app.listen(config.PORT, '0.0.0.0');
-    process.stdout.write(`hookflow: ${config.MODE} listening on ${config.publicUrl} (MODE=${config.MODE})\n`);
+    const url = config.publicUrl;
+    ready.push(
+      `listening on port ${config.PORT} (MODE=${config.MODE}): console ${url}/ · API ${url}/api/v1 · OpenAPI ${url}/docs`,
+    );
   }
   // SIGTERM: Nest's hooks stop intake and let running attempts finish (SHUTDOWN_GRACE_MS); this is
   // the last resort should a hook hang on a dead connection.
@@ -93,8 +102,21 @@ async function main(): Promise<void> {
     });
   }
   if (config.generatedApiKey) {
-    process.stdout.write(`hookflow: no API_KEY set; this run's bootstrap key is ${config.API_KEY}\n`);
+    ready.push(`no API_KEY set; this run's bootstrap key is ${config.API_KEY} (set API_KEY to keep one)`);
   }
+  await announce(ready);
+}
+
+/**
+ * The last thing boot says: where to go and, without API_KEY, the key. Written after the log lines
+ * still buffered (pino writes asynchronously), so that nothing lands after it.
+ */
+async function announce(lines: string[]): Promise<void> {
+  // `root` is unset when no Nest app was made (it is typed as always set).
+  const root = PinoLogger.root as PinoLogger['logger'] | undefined;
+  await new Promise<void>((resolve) => (root ? root.flush(() => resolve()) : resolve()));
+  await new Promise((resolve) => setImmediate(resolve));
+  process.stdout.write(lines.map((line) => `hookflow: ${line}\n`).join(''));
 }
 
 tuneGarbageCollector();
