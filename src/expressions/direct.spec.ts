@@ -20,7 +20,7 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 /** JSON.parse keeps a `__proto__` key as an own property, as a webhook body would have it. */
 const input = fc
   .dictionary(fc.constantFrom(...NAMES), value, { maxKeys: 5 })
-  .map((o) => ({ ...JSON.parse(JSON.stringify(o)), a: (o).a }));
+  .map((o) => ({ ...JSON.parse(JSON.stringify(o)), a: o.a }));
 
 const quote = (n: string): string => (/^[a-z_]+$/i.test(n) ? n : `\`${n}\``);
 const path = fc
@@ -46,8 +46,7 @@ const expression: fc.Arbitrary<string> = fc.oneof(
 /** Every object's own keys, nested: what toEqual does not compare. */
 function keysDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(keysDeep);
-  if (v !== null && typeof v === 'object')
-    return Object.entries(v).map(([k, item]) => [k, keysDeep(item)]);
+  if (v !== null && typeof v === 'object') return Object.entries(v).map(([k, item]) => [k, keysDeep(item)]);
   return typeof v;
 }
 
@@ -68,13 +67,17 @@ describe('compileDirect', () => {
       "event.body.action = 'opened'",
       '`my field`.x',
       "'text'",
+      '$secrets.token',
+      "{ 'auth': $secrets.token }",
     ])
       expect(compiles(s)).toBe(true);
     for (const s of [
       'a[0]',
       'a.b[x = 1]',
       '$sum(a)',
-      '$secrets.token',
+      '$secrets',
+      '$secrets.a.b',
+      '"\\ud800"',
       'a & b',
       "{ 'k': 1, 'k': 2 }",
       "{ '__proto__': 1 }",
@@ -104,6 +107,12 @@ describe('compileDirect', () => {
     );
     // The property means little if almost everything handed over.
     expect(direct).toBeGreaterThan(1500);
+  });
+
+  it('reads $secrets from the bindings, not the input', () => {
+    const evaluate = compileDirect(jsonata("{ 'h': $secrets.token, 'same': $secrets.token = 'x' }").ast())!;
+    expect(evaluate({ token: 'input' }, { token: 'x' })).toEqual({ h: 'x', same: true });
+    expect(evaluate({}, {})).toBe(FALLBACK);
   });
 
   it('hands over arrays on a path, where JSONata has sequence rules', () => {

@@ -1,6 +1,8 @@
+import { unstorableReason } from 'src/common/jsonb';
+
 /**
  * Plain-JavaScript evaluation of the JSONata expressions most flows are made of: field paths
- * (`event.body.user.name`), literals, object constructors with literal keys, `$count(path)` and
+ * (`event.body.user.name`), `$secrets.NAME`, literals, object constructors with literal keys, `$count(path)` and
  * `=` / `!=` between plain values. JSONata's own evaluator is asynchronous and builds frames and
  * sequences at every node: ~40 µs and ~45 KB of garbage for the benchmark's transform, where this
  * takes ~1 µs. Whatever lies outside the subset is compiled to null, and any value the subset does
@@ -30,8 +32,11 @@ export interface AstNode {
 
 export const FALLBACK: unique symbol = Symbol('fallback to JSONata');
 
-/** Evaluates against the input, or answers FALLBACK. `undefined` is JSONata's "no value". */
-export type DirectEvaluator = (input: unknown) => unknown;
+/**
+ * Evaluates against the input (and `$secrets`), or answers FALLBACK. `undefined` is JSONata's "no
+ * value". It runs on the caller's thread: every node is a constant-time step, so it cannot run away.
+ */
+export type DirectEvaluator = (input: unknown, secrets?: Record<string, string>) => unknown;
 
 /** Properties that change how a node evaluates; a node carrying any of them is left to JSONata. */
 const DECORATIONS = [
@@ -57,6 +62,8 @@ export function compileDirect(ast: AstNode): DirectEvaluator | null {
     case 'number':
     case 'value': {
       const value = ast.value;
+      // A literal that is not valid Unicode is JSONata's (the evaluator thread's) error to report.
+      if (unstorableReason(value) !== undefined) return null;
       return () => value;
     }
     case 'path':
@@ -72,9 +79,23 @@ export function compileDirect(ast: AstNode): DirectEvaluator | null {
   }
 }
 
+/** `$secrets.NAME`: a binding, not part of the input. */
+function compileSecret(steps: AstNode[]): DirectEvaluator | null {
+  const [variable, name] = steps;
+  if (steps.length !== 2 || decorated(variable) || decorated(name)) return null;
+  if (name.type !== 'name' || typeof name.value !== 'string') return null;
+  const key = name.value;
+  return (_input, secrets) =>
+    secrets && Object.prototype.hasOwnProperty.call(secrets, key) && typeof secrets[key] === 'string'
+      ? secrets[key]
+      : FALLBACK;
+}
+
 /** `a.b.c`: own properties of plain objects; an array anywhere is JSONata's business (sequences). */
 function compilePath(ast: AstNode, finalArrayOk = false): DirectEvaluator | null {
   const steps = ast.steps ?? [];
+  if (steps[0]?.type === 'variable' && steps[0].value === 'secrets' && !finalArrayOk)
+    return compileSecret(steps);
   if (
     steps.length === 0 ||
     steps.some((s) => s.type !== 'name' || decorated(s) || typeof s.value !== 'string')
@@ -105,15 +126,16 @@ function compileObject(ast: AstNode): DirectEvaluator | null {
     if (key?.type !== 'string' || typeof key.value !== 'string' || decorated(key)) return null;
     // Duplicate keys are JSONata's error (D1009); __proto__ would be a prototype write there.
     if (seen.has(key.value) || key.value === '__proto__') return null;
+    if (unstorableReason(key.value) !== undefined) return null;
     seen.add(key.value);
     const value = valueNode ? compileDirect(valueNode) : null;
     if (!value) return null;
     entries.push([key.value, value]);
   }
-  return (input) => {
+  return (input, secrets) => {
     const out: Record<string, unknown> = {};
     for (const [key, value] of entries) {
-      const v = value(input);
+      const v = value(input, secrets);
       if (v === FALLBACK) return FALLBACK;
       if (v !== undefined) out[key] = v;
     }
@@ -145,9 +167,9 @@ function compileEquality(ast: AstNode): DirectEvaluator | null {
   if (!lhs || !rhs) return null;
   const negate = ast.value === '!=';
   const plain = (v: unknown): boolean => v === null || ['string', 'number', 'boolean'].includes(typeof v);
-  return (input) => {
-    const a = lhs(input);
-    const b = rhs(input);
+  return (input, secrets) => {
+    const a = lhs(input, secrets);
+    const b = rhs(input, secrets);
     if (a === FALLBACK || b === FALLBACK) return FALLBACK;
     if (a === undefined || b === undefined) return false;
     if (!plain(a) || !plain(b)) return FALLBACK;

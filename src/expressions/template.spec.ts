@@ -1,5 +1,10 @@
 import { compileExpression, ExpressionSyntaxError, isTruthy } from 'src/expressions/expression';
-import { compileTemplate, splitTemplate, TemplateSyntaxError } from 'src/expressions/template';
+import {
+  compileTemplate,
+  compileUrlTemplate,
+  splitTemplate,
+  TemplateSyntaxError,
+} from 'src/expressions/template';
 
 const input = {
   event: { body: { name: 'Ada', n: 3, tags: ['a', 'b'], nested: { x: 1 } } },
@@ -73,6 +78,54 @@ describe('templates', () => {
       expect((e as Error).message).toMatch(/^steps\[1\]\.body\.x: .*position \d+/);
     }
     expect(() => compileTemplate('{{ unclosed', 'p')).toThrow(/no matching/);
+  });
+});
+
+describe('URL templates', () => {
+  const url = (
+    text: string,
+    body: Record<string, unknown>,
+    secrets: Record<string, string> = {},
+  ): Promise<unknown> =>
+    compileUrlTemplate(text, 'steps[0].url').render({ ...input, event: { body } }, { secrets });
+
+  it('percent-encodes every part spliced into literal text', async () => {
+    await expect(url('http://h/echo/{{ event.body.p }}', { p: '../../secret' })).resolves.toBe(
+      'http://h/echo/..%2F..%2Fsecret',
+    );
+    await expect(
+      url('http://h/s?q={{ event.body.q }}&n={{ event.body.n }}', { q: 'a b&c=d#e', n: 7 }),
+    ).resolves.toBe('http://h/s?q=a%20b%26c%3Dd%23e&n=7');
+    await expect(url('http://h/u/{{ event.body.u }}/x', { u: 'ä/?' })).resolves.toBe(
+      'http://h/u/%C3%A4%2F%3F/x',
+    );
+    await expect(url('http://h/{{ event.body.none }}', {})).resolves.toBe('http://h/');
+    const sent = new URL((await url('http://h/echo/{{ event.body.p }}', { p: '../../secret' })) as string);
+    expect(sent.pathname).toBe('/echo/..%2F..%2Fsecret');
+  });
+
+  it('keeps a whole-URL template, and a leading part that names the base, as they are', async () => {
+    await expect(url('{{ $secrets.HOOK }}', {}, { HOOK: 'https://hooks.example/T0/B0/x?y=1' })).resolves.toBe(
+      'https://hooks.example/T0/B0/x?y=1',
+    );
+    await expect(
+      url('{{ $secrets.BASE }}/users/{{ event.body.id }}', { id: 'a/b' }, { BASE: 'https://api.example/v1' }),
+    ).resolves.toBe('https://api.example/v1/users/a%2Fb');
+    await expect(url('http://h/fixed', {})).resolves.toBe('http://h/fixed');
+  });
+
+  it('fails a part that would be a . or .. path segment, which no encoding keeps in place', async () => {
+    await expect(url('http://h/a/{{ event.body.p }}/b', { p: '..' })).rejects.toThrow(
+      'steps[0].url: a value spliced into the URL path is "..", which would change the path',
+    );
+    await expect(url('http://h/a/{{ event.body.p }}', { p: '.' })).rejects.toThrow(/would change the path/);
+    // Not a whole segment, or in the query: harmless.
+    await expect(url('http://h/a/x{{ event.body.p }}', { p: '..' })).resolves.toBe('http://h/a/x..');
+    await expect(url('http://h/a?p={{ event.body.p }}', { p: '..' })).resolves.toBe('http://h/a?p=..');
+  });
+
+  it('fails a part that is not valid Unicode', async () => {
+    await expect(url('http://h/{{ event.body.p }}', { p: '\ud800' })).rejects.toThrow(/not valid Unicode/);
   });
 });
 

@@ -2,6 +2,7 @@ import {
   CompiledExpression,
   compileExpression,
   ExpressionBindings,
+  ExpressionEvaluationError,
   ExpressionInput,
   ExpressionSyntaxError,
 } from 'src/expressions/expression';
@@ -86,14 +87,14 @@ export function toText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function compileString(text: string, path: string): CompiledTemplate {
+function compileParts(text: string, path: string): Part[] {
   let split;
   try {
     split = splitTemplate(text);
   } catch (e) {
     throw new TemplateSyntaxError(path, e as ExpressionSyntaxError);
   }
-  const parts: Part[] = split.map((p) => {
+  return split.map((p) => {
     if ('literal' in p) return p.literal;
     try {
       return compileExpression(p.expression);
@@ -102,6 +103,10 @@ function compileString(text: string, path: string): CompiledTemplate {
       throw new TemplateSyntaxError(path, err);
     }
   });
+}
+
+function compileString(text: string, path: string): CompiledTemplate {
+  const parts = compileParts(text, path);
   if (parts.length === 0) return { render: async () => text };
   if (parts.length === 1 && typeof parts[0] !== 'string') {
     // Exactly one `{{ … }}`: the value keeps its type; nothing becomes null.
@@ -115,6 +120,67 @@ function compileString(text: string, path: string): CompiledTemplate {
       for (const part of parts)
         out += typeof part === 'string' ? part : toText(await part.evaluate(input, bindings));
       return out;
+    },
+  };
+}
+
+function encodeUrlPart(value: string, path: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    // URIError: a lone surrogate.
+    throw new ExpressionEvaluationError(`${path}: a value spliced into the URL is not valid Unicode`);
+  }
+}
+
+/** A `.` or `..` path segment: the URL parser would climb with it, encoded or not (`%2e%2e`). */
+function isDotSegment(before: string, value: string, after: string): boolean {
+  return (
+    (value === '.' || value === '..') &&
+    !/[?#]/.test(before) &&
+    before.endsWith('/') &&
+    /^(?:[/?#]|$)/.test(after)
+  );
+}
+
+/**
+ * Compiles a URL template (an http step's `url`, a slack step's `webhookUrl`). The rule:
+ * - a template that is exactly one `{{ }}` is the whole URL and is used as it is (a secret webhook URL);
+ * - a `{{ }}` part that starts the template is used as it is too: it chooses scheme and host, like a
+ *   whole-URL template (`{{ $secrets.API_BASE }}/users/{{ event.body.id }}`);
+ * - every other `{{ }}` part is percent-encoded with encodeURIComponent, so a value stays inside its
+ *   path segment or query value: `/echo/{{ p }}` with p = "../../secret" requests `/echo/..%2F..%2Fsecret`;
+ * - such a part that renders to exactly `.` or `..` as a whole path segment fails the step, since
+ *   URL parsing would move up the path with it however it is encoded.
+ */
+export function compileUrlTemplate(text: string, path: string): CompiledTemplate {
+  const parts = compileParts(text, path);
+  if (parts.length === 1 || parts.every((p) => typeof p === 'string')) return compileString(text, path);
+  return {
+    async render(input, bindings) {
+      const texts: string[] = [];
+      const encoded: number[] = [];
+      for (const [i, part] of parts.entries()) {
+        if (typeof part === 'string') {
+          texts.push(part);
+          continue;
+        }
+        const value = toText(await part.evaluate(input, bindings));
+        if (i === 0) {
+          texts.push(value);
+        } else {
+          encoded.push(texts.length);
+          texts.push(encodeUrlPart(value, path));
+        }
+      }
+      for (const i of encoded) {
+        const before = texts.slice(0, i).join('');
+        if (isDotSegment(before, texts[i], texts.slice(i + 1).join('')))
+          throw new ExpressionEvaluationError(
+            `${path}: a value spliced into the URL path is "${texts[i]}", which would change the path`,
+          );
+      }
+      return texts.join('');
     },
   };
 }
