@@ -1,15 +1,16 @@
 import { plainToInstance } from 'class-transformer';
-import { ValidationError, validateSync } from 'class-validator';
+import { getMetadataStorage, ValidationError, validateSync } from 'class-validator';
 
 /** class-validator errors → messages that name the full field path (`steps[1].retry.attempts ...`). */
 export function flattenValidationErrors(errors: ValidationError[], prefix = ''): string[] {
   const out: string[] = [];
   for (const error of errors) {
     const path = joinPath(prefix, error.property);
-    for (const message of Object.values(error.constraints ?? {})) {
-      out.push(
-        message.includes(error.property) ? message.replace(error.property, path) : `${path}: ${message}`,
-      );
+    for (const [name, message] of Object.entries(error.constraints ?? {})) {
+      const text = message.includes(error.property)
+        ? message.replace(error.property, path)
+        : `${path}: ${message}`;
+      out.push(name === 'whitelistValidation' ? text + suggestion(error) : text);
     }
     if (error.children?.length) out.push(...flattenValidationErrors(error.children, path));
   }
@@ -19,6 +20,80 @@ export function flattenValidationErrors(errors: ValidationError[], prefix = ''):
 function joinPath(prefix: string, property: string): string {
   if (/^\d+$/.test(property)) return `${prefix}[${property}]`;
   return prefix ? `${prefix}.${property}` : property;
+}
+
+/** ` (did you mean timeoutMs?)` for an unknown field close to a known one of the same object, else ''. */
+function suggestion(error: ValidationError): string {
+  const target = error.target;
+  if (!target || typeof target !== 'object') return '';
+  const known = new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(target.constructor, '', true, false)
+      .map((m) => m.propertyName),
+  );
+  const best = nearestName(error.property, [...known]);
+  return best ? ` (did you mean ${best}?)` : '';
+}
+
+/**
+ * The known name an unknown one most likely meant: one that starts with it or that it starts with
+ * (`timeout` → `timeoutMs`, `method` → `methods`), else one within a small edit distance
+ * (`heders` → `headers`); undefined when none is close.
+ */
+export function nearestName(unknown: string, known: string[]): string | undefined {
+  const u = unknown.toLowerCase();
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const name of known) {
+    const k = name.toLowerCase();
+    const prefix = Math.min(u.length, k.length) >= 3 && (k.startsWith(u) || u.startsWith(k));
+    const score = prefix ? 0.5 : editDistance(u, k);
+    if (score < bestScore) {
+      best = name;
+      bestScore = score;
+    }
+  }
+  const allowed = u.length >= 6 ? 2 : 1;
+  return bestScore <= allowed ? best : undefined;
+}
+
+/** Levenshtein distance; the names compared are short field names. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * Keys that class-transformer drops without a word (`__proto__`, `constructor`) or that name an
+ * object's machinery (`prototype`). JSON.parse makes them own properties; the API refuses them
+ * wherever they appear, as unknown fields, rather than lose them silently.
+ */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Could JSON text hold a reserved key? (a `\u` escape can spell one) — a cheap screen before the walk. */
+export function mayHoldReservedKey(text: string): boolean {
+  return /__proto__|constructor|prototype|\\u/.test(text);
+}
+
+/** `property steps[0].__proto__ should not exist` for each reserved key in a parsed body. */
+export function reservedKeyErrors(value: unknown, path = '', out: string[] = []): string[] {
+  if (value === null || typeof value !== 'object') return out;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => reservedKeyErrors(item, `${path}[${i}]`, out));
+    return out;
+  }
+  for (const key of Object.keys(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (RESERVED_KEYS.has(key)) out.push(`property ${at} should not exist`);
+    else reservedKeyErrors((value as Record<string, unknown>)[key], at, out);
+  }
+  return out;
 }
 
 /**
@@ -39,5 +114,7 @@ export function validateShape<T extends object>(
     forbidNonWhitelisted: true,
     forbidUnknownValues: false,
   });
-  return { value, errors: flattenValidationErrors(errors, path) };
+  // A `prototype` key is also an unknown field to class-validator: one message for it.
+  const messages = new Set([...reservedKeyErrors(raw, path), ...flattenValidationErrors(errors, path)]);
+  return { value, errors: [...messages] };
 }

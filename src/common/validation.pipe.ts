@@ -7,6 +7,8 @@ export function createValidationPipe(): ValidationPipe {
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
+    // Kept for the "did you mean" hint (the known fields of the object); never sent.
+    validationError: { target: true, value: false },
     exceptionFactory: (errors) => new BadRequestException(flattenValidationErrors(errors)),
   });
 }

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ExpressionBindings, ExpressionInput, isTruthy } from 'src/expressions/expression';
+import { AppConfig } from 'src/config/app-config';
+import { ExpressionBindings, isTruthy } from 'src/expressions/expression';
 import { FlowEvent } from 'src/executions/execution.entity';
+import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { FlowService } from 'src/flows/flow.service';
@@ -9,6 +11,7 @@ import { locateError, previewStep } from 'src/runs/step-preview';
 import { nextFireAfter } from 'src/schedules/cron';
 import { maskSecrets } from 'src/secrets/secret-cipher';
 import { SecretsService } from 'src/secrets/secrets.service';
+import { PreviewContext } from 'src/steps/step-handler';
 
 export interface DryRunStep {
   id: string;
@@ -29,8 +32,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * `POST /flows/{id}/test` (API.md section 2): evaluates the filter, every `if` and every template of
- * the flow's current version against an event, as a run would, and sends and writes nothing.
+ * `POST /flows/{id}/test` (API.md section 2): evaluates the idempotency key, the filter, every `if`
+ * and every template of the flow's current version against an event, as a run would (with the same
+ * settings, e.g. SLACK_API_URL), and sends and writes nothing.
  */
 @Injectable()
 export class DryRunService {
@@ -38,6 +42,7 @@ export class DryRunService {
     private readonly flowService: FlowService,
     private readonly flows: FlowCacheService,
     private readonly secrets: SecretsService,
+    private readonly config: AppConfig,
   ) {}
 
   async test(flowId: string, given: Record<string, unknown> = {}): Promise<DryRunResult> {
@@ -45,40 +50,33 @@ export class DryRunService {
     const flow = await this.flows.get(row.id, row.version);
     const secrets = await this.secrets.values();
     const bindings: ExpressionBindings = { secrets };
-    const input: ExpressionInput = {
-      event: dryEvent(flow, given),
-      steps: {},
-      flow: { id: flow.id, name: flow.name, version: flow.version },
-      execution: { id: null },
-    };
-    const filter: DryRunResult['filter'] = { matched: true };
-    if (flow.filter) {
-      try {
-        filter.matched = isTruthy(await flow.filter.evaluate(input, bindings));
-      } catch (e) {
-        // A run lets the event through when its filter fails to evaluate; the dry run says so.
-        filter.error = `filter: ${(e as Error).message}`;
-      }
-    }
+    const event = dryEvent(flow, given);
+    const input = expressionInput(flow, event, null);
+    // Routed as a real event of this trigger would be: a failing filter or idempotency key stores a
+    // failed execution and runs no step, so the dry run shows that error and runs none either.
+    const route = await routeEvent(flow, event, null, secrets, {
+      idempotencyKey: flow.definition.trigger.type === 'webhook',
+    });
+    const filter: DryRunResult['filter'] =
+      route.failure !== undefined ? { matched: false, error: route.failure } : { matched: !route.filtered };
+    const notRun = (id: string): DryRunStep => ({
+      id,
+      status: 'skipped',
+      reason:
+        route.failure !== undefined
+          ? `the event would be stored as failed: ${route.failure}`
+          : 'the filter did not match the event',
+    });
+    const ctx = { input, bindings, depth: 0, services: { slackApiUrl: this.config.values.SLACK_API_URL } };
     const steps: DryRunStep[] = [];
-    for (const [i, step] of flow.steps.entries()) {
-      steps.push(
-        filter.matched
-          ? await this.step(step, `steps[${i}]`, input, bindings)
-          : { id: step.def.id, status: 'skipped', reason: 'the filter did not match the event' },
-      );
-    }
+    for (const [i, step] of flow.steps.entries())
+      steps.push(filter.matched ? await this.step(step, `steps[${i}]`, ctx) : notRun(step.def.id));
     return maskSecrets({ filter, steps }, Object.values(secrets));
   }
 
-  private async step(
-    step: CompiledStep,
-    path: string,
-    input: ExpressionInput,
-    bindings: ExpressionBindings,
-  ): Promise<DryRunStep> {
+  private async step(step: CompiledStep, path: string, ctx: PreviewContext): Promise<DryRunStep> {
     const id = step.def.id;
-    const ctx = { input, bindings, depth: 0 };
+    const { input, bindings } = ctx;
     if (step.if) {
       let pass: boolean;
       try {
@@ -104,21 +102,18 @@ export function dryEvent(flow: CompiledFlow, given: Record<string, unknown>): Fl
   const trigger = flow.definition.trigger;
   const now = new Date();
   const base: FlowEvent = { id: randomUUID(), type: trigger.type, receivedAt: now.toISOString(), body: {} };
-  switch (trigger.type) {
-    case 'webhook':
-      Object.assign(base, { method: trigger.methods?.[0] ?? 'POST', headers: {}, query: {} });
-      break;
-    case 'schedule':
-      base.body = trigger.payload ?? {};
-      try {
-        base.scheduledAt = nextFireAfter(trigger.cron, trigger.timezone, now).toISOString();
-      } catch {
-        // no future fire: leave scheduledAt out
-      }
-      break;
-    case 'event':
-      base.name = trigger.event;
-      break;
+  // Broker triggers (API.md section 11) take the given event as it is.
+  if (trigger.type === 'webhook') {
+    Object.assign(base, { method: trigger.methods?.[0] ?? 'POST', headers: {}, query: {} });
+  } else if (trigger.type === 'schedule') {
+    base.body = trigger.payload ?? {};
+    try {
+      base.scheduledAt = nextFireAfter(trigger.cron, trigger.timezone, now).toISOString();
+    } catch {
+      // no future fire: leave scheduledAt out
+    }
+  } else if (trigger.type === 'event') {
+    base.name = trigger.event;
   }
   const event: FlowEvent = { ...base, ...given };
   if (isObject(given.headers)) {

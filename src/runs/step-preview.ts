@@ -1,10 +1,10 @@
-import { CompiledExpression, ExpressionBindings, ExpressionInput } from 'src/expressions/expression';
+import { CompiledExpression } from 'src/expressions/expression';
 import { compileTemplate } from 'src/expressions/template';
 import { CompiledStep } from 'src/flows/flow-compiler';
 import { CompiledHttp, HttpStepDto, renderHttpRequest } from 'src/steps/http.step';
-import { StepFailure, StepPreview } from 'src/steps/step-handler';
+import { invalidHeader } from 'src/steps/outbound/http-client';
+import { PreviewContext, StepFailure, StepPreview } from 'src/steps/step-handler';
 
-type PreviewContext = { input: ExpressionInput; bindings: ExpressionBindings; depth: number };
 type Preview = (step: CompiledStep, ctx: PreviewContext) => Promise<StepPreview>;
 
 /**
@@ -31,11 +31,25 @@ const BUILT_IN: Record<string, Preview> = {
   },
 };
 
-/** What the step would send or give, without sending anything. */
+/**
+ * What the step would send or give, without sending anything; a request the run could not send
+ * (a header with CR/LF, say) fails here with the run's message.
+ */
 export async function previewStep(step: CompiledStep, ctx: PreviewContext): Promise<StepPreview> {
-  if (step.handler.preview) return step.handler.preview(step.compiled, step.def, ctx);
   const builtIn = BUILT_IN[step.def.type];
-  return builtIn ? builtIn(step, ctx) : {};
+  const preview = step.handler.preview
+    ? await step.handler.preview(step.compiled, step.def, ctx)
+    : builtIn
+      ? await builtIn(step, ctx)
+      : {};
+  const headers = (preview.request as { headers?: unknown } | undefined)?.headers;
+  const invalid = isStringRecord(headers) ? invalidHeader(headers) : undefined;
+  if (invalid) throw new StepFailure(invalid, false);
+  return preview;
+}
+
+function isStringRecord(v: unknown): v is Record<string, string> {
+  return v !== null && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'string');
 }
 
 /** Step fields that are not templates (the common fields, and transform's JSONata expression). */

@@ -235,7 +235,6 @@ export const slackStep: StepHandler<SlackStepDto, CompiledSlack> = {
     return { kind: 'succeeded', output: verdict.output, request: recorded, response };
   },
   async preview(c, _def, ctx) {
-    // Dry runs have no services; the default Slack API URL stands in for SLACK_API_URL.
-    return { request: (await renderSlackRequest(c, ctx, 'https://slack.com/api')).recorded };
+    return { request: (await renderSlackRequest(c, ctx, ctx.services.slackApiUrl)).recorded };
   },
 };

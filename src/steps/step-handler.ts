@@ -46,6 +46,11 @@ export interface StepRunContext {
   services: StepServices;
 }
 
+/** What a dry run gives a preview: the run's input, and the settings a run would render with. */
+export type PreviewContext = Pick<StepRunContext, 'input' | 'bindings' | 'depth'> & {
+  services: Pick<StepServices, 'slackApiUrl'>;
+};
+
 export type StepOutcome =
   | { kind: 'succeeded'; output: unknown; request?: unknown; response?: unknown }
   /** Come back at `until` (delay steps); no worker is held meanwhile. */
@@ -76,9 +81,5 @@ export interface StepHandler<D extends StepBaseDto = StepBaseDto, C = unknown> {
   compile(def: D, path: string): C;
   run(compiled: C, def: D, ctx: StepRunContext): Promise<StepOutcome>;
   /** Dry run (`POST /flows/{id}/test`): renders what `run` would do without doing it. */
-  preview?(
-    compiled: C,
-    def: D,
-    ctx: Pick<StepRunContext, 'input' | 'bindings' | 'depth'>,
-  ): Promise<StepPreview>;
+  preview?(compiled: C, def: D, ctx: PreviewContext): Promise<StepPreview>;
 }

@@ -1,4 +1,9 @@
-import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from 'src/common/jsonb';
+import {
+  jsonNestsDeeperThan,
+  mayHoldSurrogateEscape,
+  MAX_JSON_DEPTH,
+  unstorableReason,
+} from 'src/common/jsonb';
 
 /** Turns a raw inbound body into `event.body` by its content type (API.md section 3, "The event"). */
 export class MalformedBodyError extends Error {}
@@ -10,11 +15,17 @@ export function parseHookBody(raw: Buffer, contentType: string | undefined): unk
     const text = raw.toString('utf8');
     if (jsonNestsDeeperThan(text))
       throw new MalformedBodyError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    let body: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      body = JSON.parse(text) as unknown;
     } catch (e) {
       throw new MalformedBodyError(`malformed JSON body: ${(e as Error).message}`);
     }
+    // Only a \uD800-style escape can put a lone surrogate in a parsed body (decoding bytes as UTF-8
+    // turns bad sequences into U+FFFD), so the common body costs one scan of its text.
+    const unstorable = mayHoldSurrogateEscape(text) ? unstorableReason(body, 'body') : undefined;
+    if (unstorable) throw new MalformedBodyError(unstorable);
+    return body;
   }
   if (type === 'application/x-www-form-urlencoded') {
     const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;

@@ -1,5 +1,11 @@
 import { PayloadTooLargeException, UnsupportedMediaTypeException, BadRequestException } from '@nestjs/common';
-import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from 'src/common/jsonb';
+import {
+  jsonNestsDeeperThan,
+  mayHoldSurrogateEscape,
+  MAX_JSON_DEPTH,
+  unstorableReason,
+} from 'src/common/jsonb';
+import { mayHoldReservedKey, reservedKeyErrors } from 'src/common/validate-shape';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { HookService } from 'src/triggers/hook.service';
@@ -67,10 +73,17 @@ export function registerBodyReader(fastify: FastifyInstance, hooks: HookService)
       throw new BadRequestException('NUL characters are not allowed');
     if (jsonNestsDeeperThan(text))
       throw new BadRequestException(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    let body: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      body = JSON.parse(text) as unknown;
     } catch (e) {
       throw new BadRequestException(`malformed JSON body: ${(e as Error).message}`);
     }
+    // What PostgreSQL cannot store is refused here, naming the field, before any handler or batch.
+    const unstorable = mayHoldSurrogateEscape(text) ? unstorableReason(body) : undefined;
+    if (unstorable) throw new BadRequestException(unstorable);
+    const reserved = mayHoldReservedKey(text) ? reservedKeyErrors(body) : [];
+    if (reserved.length > 0) throw new BadRequestException(reserved);
+    return body;
   });
 }

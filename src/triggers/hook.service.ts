@@ -1,15 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SingleFlight } from 'src/common/batcher';
+import { unstorableReason } from 'src/common/jsonb';
 import { Sql } from 'src/database/sql.service';
 import { parseSize } from 'src/common/size';
 import { validateShape } from 'src/common/validate-shape';
 import { AppConfig } from 'src/config/app-config';
-import { ExpressionInput, isTruthy } from 'src/expressions/expression';
 import { ExecutionEntity, FlowEvent } from 'src/executions/execution.entity';
 import { ExecutionEvents } from 'src/executions/execution-events.service';
+import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { ExecutionLauncher, TriggerChangedError } from 'src/executions/execution-launcher.service';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
@@ -33,6 +34,12 @@ export interface HookTarget {
   /** From this process's memory: may be stale until the insert (or refresh) checks it. */
   remembered?: boolean;
 }
+
+/**
+ * What a trigger token can look like (base64url, src/flows/flow.service.ts newToken). Anything else
+ * names no flow: 404 without a query (a NUL, say, would make PostgreSQL refuse the query itself).
+ */
+const TOKEN = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** Tokens remembered at most; past it the memory starts over (a query each, as before). */
 const REMEMBERED_MAX = 10_000;
@@ -81,13 +88,13 @@ export class HookService {
 
   /** The enabled webhook flow behind a token, or null (unknown, deleted, disabled, rotated). */
   async lookup(token: string): Promise<HookTarget | null> {
-    if (token.length > 100) return null;
+    if (!TOKEN.test(token)) return null;
     return this.remembered.get(token) ?? this.refresh(token);
   }
 
   /** Looks the token up in PostgreSQL, whatever is remembered, and remembers the answer. */
   async refresh(token: string): Promise<HookTarget | null> {
-    if (token.length > 100) return null;
+    if (!TOKEN.test(token)) return null;
     const target = await this.lookups.get(token);
     if (!target || target.flow.idempotencyKey) {
       this.remembered.delete(token);
@@ -180,32 +187,17 @@ export class HookService {
     };
     if (credential !== undefined && event.headers?.[credential] !== undefined)
       event.headers[credential] = MASK;
+    // Headers and query are decoded as Latin-1 and UTF-8 with replacement, so they cannot hold a lone
+    // surrogate today; checked anyway (a few strings), as nothing unstorable may reach a shared batch.
+    const unstorable = unstorableReason(event.headers, 'headers') ?? unstorableReason(event.query, 'query');
+    if (unstorable) {
+      this.metrics.webhook('rejected', 'malformed');
+      return { status: 400, body: error(400, 'Bad Request', unstorable) };
+    }
     const executionId = this.launcher.newId();
-    const input = this.expressionInput(flow, event, executionId);
-    const bindings = { secrets };
-    // An expression that fails on this event is the flow author's problem, not the sender's: the
-    // event is kept as a failed execution (visible, replayable once the flow is fixed), never
-    // refused and never run unfiltered.
-    let filtered = false;
-    let key: string | undefined;
-    let failure: string | undefined;
-    const failed = (what: string, e: unknown): string =>
-      `${what} failed: ${maskSecrets((e as Error).message, Object.values(secrets))}`;
-    if (flow.idempotencyKey) {
-      try {
-        const value = await flow.idempotencyKey.evaluate(input, bindings);
-        if (value !== undefined && value !== null && value !== '') key = storedKey(value);
-      } catch (e) {
-        failure = failed('trigger.idempotencyKey', e);
-      }
-    }
-    if (flow.filter && failure === undefined) {
-      try {
-        filtered = !isTruthy(await flow.filter.evaluate(input, bindings));
-      } catch (e) {
-        failure = failed('filter', e);
-      }
-    }
+    const { filtered, failure, key } = await routeEvent(flow, event, executionId, secrets, {
+      idempotencyKey: true,
+    });
     if (failure !== undefined)
       this.logger.warn({ flowId: flow.id, error: failure }, 'event kept as a failed execution');
     const sync = trigger.response?.mode === 'sync' && !filtered && failure === undefined;
@@ -254,7 +246,7 @@ export class HookService {
   ): Promise<{ refused: HookAnswer } | { credential?: string }> {
     let config: VerifyConfig;
     try {
-      const rendered = (await template.render(this.expressionInput(flow, null, null), { secrets })) as {
+      const rendered = (await template.render(expressionInput(flow, null, null), { secrets })) as {
         scheme: VerifyScheme;
       };
       const dto = VERIFY_DTO_BY_SCHEME[rendered.scheme];
@@ -307,19 +299,6 @@ export class HookService {
     const output = stepId ? row.steps[stepId]?.output : undefined;
     return { status: 200, body: maskSecrets(output ?? null, secrets) };
   }
-
-  private expressionInput(
-    flow: CompiledFlow,
-    event: FlowEvent | null,
-    executionId: string | null,
-  ): ExpressionInput {
-    return {
-      event,
-      steps: {},
-      flow: { id: flow.id, name: flow.name, version: flow.version },
-      execution: { id: executionId },
-    };
-  }
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
@@ -336,13 +315,4 @@ export function notFound(): HookAnswer {
 
 function unauthorized(message: string): HookAnswer {
   return { status: 401, body: error(401, 'Unauthorized', message) };
-}
-
-/**
- * The idempotency value as stored: the SHA-256 of its text (JSON for non-strings). Any length fits
- * the index, and a key built from a secret or from personal data is not kept in clear.
- */
-function storedKey(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return createHash('sha256').update(text).digest('base64url');
 }

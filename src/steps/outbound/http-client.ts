@@ -36,6 +36,21 @@ export interface OutboundHttp {
   send(req: OutboundRequest): Promise<OutboundResponse>;
 }
 
+/**
+ * Why a header cannot be sent as rendered (node:http would throw on it), or undefined: a name that is
+ * not an HTTP token, a value with CR/LF (header injection) or a character outside Latin-1.
+ */
+export function invalidHeader(headers: Record<string, string>): string | undefined {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      return `header name ${JSON.stringify(name)} is not a valid HTTP header name`;
+    if (/[\r\n]/.test(value)) return `header ${name} contains CR or LF`;
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value))
+      return `header ${name} contains a character an HTTP header cannot carry`;
+  }
+  return undefined;
+}
+
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers))
