@@ -160,6 +160,8 @@ export class HookService {
         headers: { allow: allowed.join(', ') },
       };
     }
+    // No query here can carry secrets_version (the token lookup is cached), so this reads the short
+    // cache (SecretsService CACHE_MS, 250 ms): a PUT in another process reaches intake within that.
     const secrets = flow.verify || flow.idempotencyKey || flow.filter ? await this.secrets.values() : {};
     let credential: string | undefined;
     if (flow.verify) {
