@@ -36,6 +36,8 @@ export interface StepRecord {
   resumeAt?: string;
   /** Stable per step and execution, sent as `webhook-id` on every attempt. */
   deliveryId?: string;
+  /** A branch's chosen cases (indexes; -1 for `default`), fixed once chosen so a resume walks the same. */
+  taken?: number[];
 }
 
 /** The event as every expression sees it (API.md section 3, "The event"). */

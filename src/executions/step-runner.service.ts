@@ -8,6 +8,7 @@ import { ExecutionRepository, ExecutionState } from 'src/executions/execution.re
 import { backoffDelay, resolvePolicy } from 'src/executions/retry-policy';
 import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { FENCED, FlowWalker, Stop } from 'src/executions/flow-walker';
 import { ExecutionEvents } from 'src/executions/execution-events.service';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { RunStepJob, jobSeq, stepJobId } from 'src/queue/queue.constants';
@@ -46,13 +47,6 @@ function withoutPayloads(steps: Record<string, StepRecord>): Record<string, Step
   return out;
 }
 
-/** Where a job's walk through the steps stopped. */
-type Stop =
-  | { kind: 'done' }
-  | { kind: 'failed'; error: string }
-  | { kind: 'handoff'; stepId: string; delayMs: number; waiting: boolean };
-
-const DONE_STATES = new Set(['succeeded', 'skipped']);
 /** A step still busy after this long is shown as `running` (API answers, cancel). */
 const RUNNING_VISIBLE_AFTER_MS = 50;
 
@@ -94,37 +88,15 @@ export class StepRunner {
       flow: { id: flow.id, name: flow.name, version: flow.version },
       execution: { id: ex.id },
     };
-    let ranOutbound = false;
-    let stop: Stop = { kind: 'done' };
-
-    for (const step of flow.steps) {
-      const id = step.def.id;
-      const rec: StepRecord = (steps[id] ??= { status: 'pending', attempts: [] });
-      if (DONE_STATES.has(rec.status) || (rec.status === 'failed' && step.def.continueOnError)) {
-        if (rec.status === 'succeeded') input.steps[id] = rec.output ?? null;
-        continue;
-      }
-      if (!step.handler.pure && ranOutbound) {
-        stop = { kind: 'handoff', stepId: id, delayMs: 0, waiting: false };
-        break;
-      }
-      let running: RunningMark | undefined;
-      if (!step.handler.pure) {
-        ranOutbound = true;
-        rec.status = 'running';
-        running = this.markRunningIfSlow(ex.id, jobId, steps);
-      }
-      const result = await this.attempt(ex, flow, step, rec, input, secrets, secretValues);
+    const walker = new FlowWalker(flow, steps, input, { secrets }, {
+      attempt: (step, rec, into) => this.attempt(ex, flow, step, rec, into, secrets, secretValues),
+      markRunning: () => this.markRunningIfSlow(ex.id, jobId, steps),
       // Stored masked, handed on real: later steps of this job see the value, a reload (the next job,
       // a retry, the API) sees *** in its place (secret-mask.ts).
-      steps[id] = maskStepRecord(rec, secretValues);
-      // Keep the writes in order: a 'running' write still in flight must land before the result.
-      if (running && !(await running.settle())) return;
-      if (result === 'continue') continue;
-      stop = result;
-      break;
-    }
-
+      store: (id, rec) => (steps[id] = maskStepRecord(rec, secretValues)),
+    });
+    let stop = await walker.run();
+    if (stop === FENCED) return;
     if (stop.kind === 'failed') stop = { ...stop, error: maskErrorText(stop.error, secretValues) };
     await this.commit(ex, jobId, steps, stop);
   }
@@ -257,7 +229,7 @@ export class StepRunner {
       rec.error = failure.message;
       delete rec.resumeAt;
       if (step.def.continueOnError) return 'continue';
-      return { kind: 'failed', error: `step ${id} failed: ${failure.message}` };
+      return { kind: 'failed', error: `step ${id} failed: ${failure.message}`, stepId: id, message: failure.message };
     }
     if (outcome.kind === 'wait') {
       rec.status = 'waiting';

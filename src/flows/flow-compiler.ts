@@ -5,13 +5,87 @@ import { CompiledTemplate, compileTemplate, TemplateSyntaxError } from 'src/expr
 import { FlowDefinition, TriggerDefinition } from 'src/flows/flow-definition';
 import { ScheduleTriggerDto } from 'src/schedules/schedule-trigger.dto';
 import { SIGN_DTO_BY_SCHEME } from 'src/steps/outbound/sign-config.dto';
+import { IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { BranchCaseDefinition, BranchStepDto } from 'src/steps/branch.step';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepHandler } from 'src/steps/step-handler';
 import { STEP_HANDLERS, STEP_TYPES } from 'src/steps/step-registry';
 import { VERIFY_DTO_BY_SCHEME } from 'src/triggers/verification/verify-config.dto';
 import { WebhookTriggerDto } from 'src/triggers/webhook-trigger.dto';
 
-export const MAX_STEPS = 100;
+export const MAX_STEPS = 200;
+/** Levels of `branch` (and later `forEach`) inside each other. */
+export const MAX_NESTING = 4;
+
+/** `onError: {"steps": [...]}`; the steps are checked like the flow's own. */
+class OnErrorDto {
+  @IsArray() steps!: unknown[];
+}
+
+/** `cases[i]` of a branch: its steps are checked like the flow's own. */
+class BranchCaseDto {
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'id must match [A-Za-z_][A-Za-z0-9_]*' })
+  @MaxLength(64)
+  id?: string;
+  @IsString() @MaxLength(10_000) when!: string;
+  @IsArray() steps!: unknown[];
+}
+
+interface StepsWalk {
+  /** Step ids seen so far: unique in the whole flow, nested steps and onError included. */
+  seen: Set<string>;
+  count: number;
+  errors: string[];
+}
+
+/** Checks a list of steps and, below branches, theirs; every message names its field path. */
+function validateSteps(raw: unknown, path: string, depth: number, walk: StepsWalk): FlowDefinition['steps'] {
+  const { errors } = walk;
+  const out: FlowDefinition['steps'] = [];
+  if (!Array.isArray(raw)) {
+    errors.push(`${path} must be an array`);
+    return out;
+  }
+  raw.forEach((step: unknown, i) => {
+    const at = `${path}[${i}]`;
+    walk.count++;
+    const type = isObject(step) ? step.type : undefined;
+    const handler = typeof type === 'string' ? STEP_HANDLERS[type] : undefined;
+    if (!handler) {
+      errors.push(`${at}.type must be one of: ${STEP_TYPES.join(', ')}`);
+      return;
+    }
+    const { errors: e } = validateShape(handler.dto, step, at);
+    errors.push(...e);
+    const def = step as StepBaseDto & Record<string, unknown>;
+    if (typeof def.id === 'string') {
+      if (walk.seen.has(def.id))
+        errors.push(
+          `${at}.id "${def.id}" is used by another step; step ids must be unique in the whole flow`,
+        );
+      walk.seen.add(def.id);
+    }
+    if (def.type === 'http' && def.sign !== undefined)
+      validateNestedByScheme(def.sign, `${at}.sign`, SIGN_DTO_BY_SCHEME, errors);
+    if (def.type === 'branch' && e.length === 0) {
+      if (depth + 1 > MAX_NESTING) {
+        errors.push(`${at}: branches nest at most ${MAX_NESTING} levels deep`);
+      } else {
+        const b = def as unknown as BranchStepDto;
+        b.cases.forEach((c, ci) => {
+          const { errors: ce } = validateShape(BranchCaseDto, c, `${at}.cases[${ci}]`);
+          errors.push(...ce);
+          if (ce.length === 0) validateSteps(c.steps, `${at}.cases[${ci}].steps`, depth + 1, walk);
+        });
+        if (b.default !== undefined) validateSteps(b.default, `${at}.default`, depth + 1, walk);
+      }
+    }
+    out.push(def);
+  });
+  return out;
+}
 
 const TRIGGER_DTOS: Record<string, new () => object> = {
   webhook: WebhookTriggerDto,
@@ -31,6 +105,21 @@ export interface CompiledStep {
   handler: StepHandler;
   compiled: unknown;
   if?: CompiledExpression;
+  /** A branch's cases and default steps, compiled like the flow's own. */
+  branch?: CompiledBranch;
+}
+
+export interface CompiledCase {
+  /** The case's `id`, or its index when it has none: what the branch's output lists. */
+  label: string | number;
+  when: CompiledExpression;
+  steps: CompiledStep[];
+}
+
+export interface CompiledBranch {
+  mode: 'first' | 'all';
+  cases: CompiledCase[];
+  default: CompiledStep[];
 }
 
 /** A flow version with every expression compiled: what the accept path and the runner use. */
@@ -44,7 +133,10 @@ export interface CompiledFlow {
   /** The `verify` block with its templates (`{{ $secrets.X }}`) compiled. */
   verify?: CompiledTemplate;
   steps: CompiledStep[];
-  stepIndex: Map<string, number>;
+  /** Steps that run once when the execution is about to end `failed` (API.md section 3, `onError`). */
+  onError: CompiledStep[];
+  /** Every step of the flow by id, nested and onError steps included. */
+  byId: Map<string, CompiledStep>;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -82,7 +174,12 @@ function validateTrigger(raw: unknown, errors: string[]): TriggerDefinition {
 }
 
 /** Checks the shape of trigger, filter and steps; collects every problem instead of stopping at one. */
-export function validateDefinition(raw: { trigger: unknown; filter?: unknown; steps: unknown }): {
+export function validateDefinition(raw: {
+  trigger: unknown;
+  filter?: unknown;
+  steps: unknown;
+  onError?: unknown;
+}): {
   definition: FlowDefinition;
   errors: string[];
 } {
@@ -90,41 +187,32 @@ export function validateDefinition(raw: { trigger: unknown; filter?: unknown; st
   const trigger = validateTrigger(raw.trigger, errors);
   if (raw.filter !== undefined && raw.filter !== null && typeof raw.filter !== 'string')
     errors.push('filter must be a string');
-  const steps: FlowDefinition['steps'] = [];
-  if (!Array.isArray(raw.steps)) {
-    errors.push('steps must be an array');
-  } else if (raw.steps.length > MAX_STEPS) {
-    errors.push(`steps must hold at most ${MAX_STEPS} steps`);
-  } else {
-    const seen = new Set<string>();
-    raw.steps.forEach((step: unknown, i) => {
-      const path = `steps[${i}]`;
-      const type = isObject(step) ? step.type : undefined;
-      const handler = typeof type === 'string' ? STEP_HANDLERS[type] : undefined;
-      if (!handler) {
-        errors.push(`${path}.type must be one of: ${STEP_TYPES.join(', ')}`);
-        return;
-      }
-      const { errors: e } = validateShape(handler.dto, step, path);
-      errors.push(...e);
-      const def = step as StepBaseDto & Record<string, unknown>;
-      if (typeof def.id === 'string') {
-        if (seen.has(def.id))
-          errors.push(`${path}.id "${def.id}" is used by an earlier step; step ids must be unique`);
-        seen.add(def.id);
-      }
-      if (def.type === 'http' && def.sign !== undefined)
-        validateNestedByScheme(def.sign, `${path}.sign`, SIGN_DTO_BY_SCHEME, errors);
-      steps.push(def);
-    });
+  const walk: StepsWalk = { seen: new Set(), count: 0, errors };
+  const steps = validateSteps(raw.steps, 'steps', 0, walk);
+  let onError: FlowDefinition['onError'];
+  if (raw.onError !== undefined && raw.onError !== null) {
+    const { errors: e } = validateShape(OnErrorDto, raw.onError, 'onError');
+    errors.push(...e);
+    if (e.length === 0)
+      onError = { steps: validateSteps((raw.onError as OnErrorDto).steps, 'onError.steps', 0, walk) };
   }
+  if (walk.count > MAX_STEPS)
+    errors.push(`a flow holds at most ${MAX_STEPS} steps, nested ones included (this one: ${walk.count})`);
   if (trigger?.type === 'webhook' && trigger.response?.step !== undefined && Array.isArray(raw.steps)) {
     const target = trigger.response.step;
     if (!steps.some((s) => s.id === target))
       errors.push(`trigger.response.step "${target}" is not a step of this flow`);
   }
   const filter = typeof raw.filter === 'string' ? raw.filter : undefined;
-  return { definition: { trigger, ...(filter !== undefined ? { filter } : {}), steps }, errors };
+  return {
+    definition: {
+      trigger,
+      ...(filter !== undefined ? { filter } : {}),
+      steps,
+      ...(onError !== undefined ? { onError } : {}),
+    },
+    errors,
+  };
 }
 
 function expression(source: string, path: string, errors: string[]): CompiledExpression | undefined {
@@ -134,6 +222,43 @@ function expression(source: string, path: string, errors: string[]): CompiledExp
     errors.push(`${path}: ${(e as ExpressionSyntaxError).message}`);
     return undefined;
   }
+}
+
+/** Compiles a list of steps and, below branches, theirs; collects errors by field path. */
+function compileSteps(
+  defs: FlowDefinition['steps'],
+  path: string,
+  errors: string[],
+  byId: Map<string, CompiledStep>,
+): CompiledStep[] {
+  return defs.map((def, i) => {
+    const at = `${path}[${i}]`;
+    const handler = STEP_HANDLERS[def.type];
+    let compiled: unknown;
+    try {
+      compiled = handler.compile(def, at);
+    } catch (e) {
+      if (e instanceof TemplateSyntaxError || e instanceof ExpressionSyntaxError) errors.push(e.message);
+      else throw e;
+    }
+    const cond = def.if === undefined ? undefined : expression(def.if, `${at}.if`, errors);
+    const step: CompiledStep = { def, handler, compiled, if: cond };
+    if (def.type === 'branch') {
+      const b = def as unknown as BranchStepDto;
+      step.branch = {
+        mode: b.mode ?? 'first',
+        cases: (b.cases as unknown as BranchCaseDefinition[]).map((c, ci) => ({
+          label: c.id ?? ci,
+          // A case whose `when` does not parse is reported by expression(); it never runs (errors throw below).
+          when: expression(c.when, `${at}.cases[${ci}].when`, errors) as CompiledExpression,
+          steps: compileSteps(c.steps as FlowDefinition['steps'], `${at}.cases[${ci}].steps`, errors, byId),
+        })),
+        default: compileSteps((b.default ?? []) as FlowDefinition['steps'], `${at}.default`, errors, byId),
+      };
+    }
+    byId.set(def.id, step);
+    return step;
+  });
 }
 
 /**
@@ -161,19 +286,11 @@ export function compileFlow(
       }
     }
   }
-  const steps: CompiledStep[] = definition.steps.map((def, i) => {
-    const path = `steps[${i}]`;
-    const handler = STEP_HANDLERS[def.type];
-    let compiled: unknown;
-    try {
-      compiled = handler.compile(def, path);
-    } catch (e) {
-      if (e instanceof TemplateSyntaxError || e instanceof ExpressionSyntaxError) errors.push(e.message);
-      else throw e;
-    }
-    const cond = def.if === undefined ? undefined : expression(def.if, `${path}.if`, errors);
-    return { def, handler, compiled, if: cond };
-  });
+  const byId = new Map<string, CompiledStep>();
+  const steps = compileSteps(definition.steps, 'steps', errors, byId);
+  const onError = definition.onError
+    ? compileSteps(definition.onError.steps, 'onError.steps', errors, byId)
+    : [];
   if (errors.length > 0) throw new FlowDefinitionError(errors);
   return {
     ...meta,
@@ -182,6 +299,7 @@ export function compileFlow(
     idempotencyKey,
     verify,
     steps,
-    stepIndex: new Map(steps.map((s, i) => [s.def.id, i])),
+    onError,
+    byId,
   };
 }

@@ -28,4 +28,6 @@ export interface FlowDefinition {
   trigger: TriggerDefinition;
   filter?: string;
   steps: Array<StepBaseDto & Record<string, unknown>>;
+  /** Steps that run once when an execution is about to end `failed`. */
+  onError?: { steps: Array<StepBaseDto & Record<string, unknown>> };
 }

@@ -50,7 +50,7 @@ export class FlowService {
   }
 
   toResponse(flow: FlowEntity): FlowResponse {
-    const { trigger, filter, steps } = flow.definition;
+    const { trigger, filter, steps, onError } = flow.definition;
     return {
       id: flow.id,
       name: flow.name,
@@ -65,6 +65,7 @@ export class FlowService {
       },
       ...(filter !== undefined ? { filter } : {}),
       steps,
+      ...(onError ? { onError } : {}),
       createdAt: flow.createdAt.toISOString(),
       updatedAt: flow.updatedAt.toISOString(),
     };
@@ -152,7 +153,11 @@ export class FlowService {
       if (!row) throw new NotFoundException(`flow ${id} not found`);
       const before = this.snapshot(row);
       const touchesDefinition =
-        replace || dto.trigger !== undefined || dto.filter !== undefined || dto.steps !== undefined;
+        replace ||
+        dto.trigger !== undefined ||
+        dto.filter !== undefined ||
+        dto.steps !== undefined ||
+        dto.onError !== undefined;
       const wasEnabled = row.enabled;
       if (dto.name !== undefined) row.name = dto.name;
       if (replace || dto.description !== undefined) row.description = dto.description ?? null;
@@ -162,6 +167,7 @@ export class FlowService {
           trigger: dto.trigger ?? row.definition.trigger,
           filter: replace ? dto.filter : dto.filter === undefined ? row.definition.filter : dto.filter,
           steps: dto.steps ?? row.definition.steps,
+          onError: replace ? dto.onError : dto.onError === undefined ? row.definition.onError : dto.onError,
         };
         row.definition = this.checked(id, row.name, row.version + 1, next as CreateFlowDto);
         row.version += 1;

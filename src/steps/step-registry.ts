@@ -1,3 +1,4 @@
+import { branchStep } from 'src/steps/branch.step';
 import { delayStep } from 'src/steps/delay.step';
 import { emitStep } from 'src/steps/emit.step';
 import { httpStep } from 'src/steps/http.step';
@@ -12,6 +13,7 @@ export const STEP_HANDLERS: Record<string, StepHandler> = {
   [slackStep.type]: slackStep,
   [delayStep.type]: delayStep,
   [emitStep.type]: emitStep,
+  [branchStep.type]: branchStep,
 };
 
 export const STEP_TYPES = Object.keys(STEP_HANDLERS);

@@ -28,6 +28,13 @@ export class CreateFlowDto {
   })
   @IsArray()
   steps!: Array<Record<string, unknown>>;
+  @ApiPropertyOptional({
+    description: 'steps that run once when an execution is about to end failed, with `error` in the input',
+    example: { steps: [{ id: 'alert', type: 'slack', webhookUrl: '{{ $secrets.SLACK_HOOK }}', text: '{{ error.message }}' }] },
+  })
+  @IsOptional()
+  @IsObject()
+  onError?: { steps: Array<Record<string, unknown>> } | null;
 }
 
 export class UpdateFlowDto extends CreateFlowDto {}

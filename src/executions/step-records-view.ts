@@ -1,0 +1,50 @@
+import { StepRecord } from 'src/executions/execution.entity';
+import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
+import { ON_ERROR_KEY } from 'src/executions/flow-walker';
+
+/** A step record as the API shows it (API.md section 6): a branch's record lists the steps of the cases that ran. */
+export interface StepView {
+  id: string;
+  type: string;
+  name?: string;
+  status: string;
+  output?: unknown;
+  error?: string;
+  resumeAt?: string;
+  attempts: unknown[];
+  steps?: StepView[];
+}
+
+function view(step: CompiledStep, steps: Record<string, StepRecord>, unrun: StepRecord['status']): StepView {
+  const { def } = step;
+  const rec: StepRecord = steps[def.id] ?? { status: unrun, attempts: [] };
+  const out: StepView = {
+    id: def.id,
+    type: def.type,
+    ...(def.name ? { name: def.name } : {}),
+    status: rec.status,
+    ...(rec.output !== undefined ? { output: rec.output } : {}),
+    ...(rec.error !== undefined ? { error: rec.error } : {}),
+    ...(rec.resumeAt !== undefined && rec.status === 'waiting' ? { resumeAt: rec.resumeAt } : {}),
+    attempts: rec.attempts,
+  };
+  if (step.branch) {
+    const bodies = (rec.taken ?? []).map((k) =>
+      k === -1 ? step.branch!.default : step.branch!.cases[k].steps,
+    );
+    out.steps = bodies.flat().map((s) => view(s, steps, unrun));
+  }
+  return out;
+}
+
+/** The execution's `steps` and, once its onError steps have started, `onError`. */
+export function stepRecordsView(
+  flow: CompiledFlow,
+  steps: Record<string, StepRecord>,
+  unrun: StepRecord['status'] = 'pending',
+): { steps: StepView[]; onError?: StepView[] } {
+  return {
+    steps: flow.steps.map((s) => view(s, steps, unrun)),
+    ...(steps[ON_ERROR_KEY] ? { onError: flow.onError.map((s) => view(s, steps, 'pending')) } : {}),
+  };
+}
