@@ -17,6 +17,7 @@ import { WorkerModule } from 'src/executions/worker.module';
 import { FlowsModule } from 'src/flows/flows.module';
 import { HealthModule } from 'src/health/health.module';
 import { MetricsModule } from 'src/metrics/metrics.module';
+import { OperationsModule } from 'src/operations/operations.module';
 import { QueueModule } from 'src/queue/queue.module';
 import { RunsModule } from 'src/runs/runs.module';
 import { SchedulesModule } from 'src/schedules/schedules.module';
@@ -54,6 +55,7 @@ export class AppModule {
         TriggersModule,
         RunsModule,
         EventsModule,
+        OperationsModule,
         SchedulesModule,
         HealthModule,
         ...(worker ? [WorkerModule, RetentionModule] : []),

@@ -14,7 +14,8 @@ export type AuditAction =
   | 'apikey.revoked'
   | 'execution.retried'
   | 'execution.replayed'
-  | 'execution.cancelled';
+  | 'execution.cancelled'
+  | 'execution.bulk';
 
 export interface AuditEntry {
   actor: string;

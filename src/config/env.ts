@@ -54,6 +54,10 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(1000) RETENTION_INTERVAL_MS: number = 3_600_000;
   /** MODE=worker has no API; when set, it serves /metrics and /health on this port. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
+  /** Bulk operations (API.md §12) act on this many executions per batch… */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) OPERATION_BATCH_SIZE: number = 50;
+  /** …and rest this long between batches, so live traffic keeps its latency (ms). */
+  @Transform(toInt) @IsInt() @Min(0) OPERATION_PAUSE_MS: number = 100;
 }
 
 export type Config = Env & {

@@ -61,6 +61,8 @@ export interface FlowEvent {
 @Index('executions_list_idx', { synchronize: false })
 @Index('executions_active_idx', { synchronize: false })
 @Index('executions_finished_idx', { synchronize: false })
+@Index('executions_status_list_idx', { synchronize: false })
+@Index('executions_flow_status_list_idx', { synchronize: false })
 export class ExecutionEntity {
   @PrimaryColumn('uuid') id!: string;
   @Column('uuid', { name: 'flow_id' }) flowId!: string;

@@ -1,19 +1,21 @@
 import { InjectQueue } from '@nestjs/bull';
-import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { isUUID } from 'class-validator';
 import type { Queue } from 'bull';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { jsonb } from 'src/common/jsonb';
-import { decodeCursor, ListQueryDto, Page, toPage } from 'src/common/pagination';
-import {
-  EXECUTION_STATUSES,
-  ExecutionEntity,
-  ExecutionStatus,
-  StepRecord,
-} from 'src/executions/execution.entity';
+import { decodeCursor, Page, toPage } from 'src/common/pagination';
+import { ListExecutionsDto } from 'src/executions/dto/list-executions.dto';
+import { ExecutionPageRow, pageSql, rangeProblem } from 'src/executions/execution-filter';
+import { ExecutionEntity, StepRecord } from 'src/executions/execution.entity';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { routeEvent } from 'src/executions/route-event';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
@@ -21,12 +23,13 @@ import { RunStepJob, STEPS_QUEUE, stepJobId } from 'src/queue/queue.constants';
 import { maskSecrets } from 'src/secrets/secret-cipher';
 import { SecretsService } from 'src/secrets/secrets.service';
 
-export class ListExecutionsDto extends ListQueryDto {
-  @ApiPropertyOptional() @IsOptional() @IsUUID() flowId?: string;
-  @ApiPropertyOptional({ enum: EXECUTION_STATUSES })
-  @IsOptional()
-  @IsIn(EXECUTION_STATUSES)
-  status?: ExecutionStatus;
+/**
+ * One act of a bulk operation (src/operations): its bookkeeping commits in the act's own
+ * transaction, in place of the per-execution audit record (the operation writes one
+ * `execution.bulk` record), so a resumed operation neither repeats nor skips an act.
+ */
+export interface BulkAct {
+  record(m: EntityManager): Promise<void>;
 }
 
 @Injectable()
@@ -43,33 +46,32 @@ export class ExecutionService {
   ) {}
 
   async list(query: ListExecutionsDto): Promise<Page<Record<string, unknown>>> {
+    const range = rangeProblem(query);
+    if (range) throw new BadRequestException([range]);
     const cursor = decodeCursor(query.cursor);
-    const qb = this.db
-      .getRepository(ExecutionEntity)
-      .createQueryBuilder('e')
-      .select([
-        'e.id',
-        'e.flowId',
-        'e.flowVersion',
-        'e.status',
-        'e.error',
-        'e.createdAt',
-        'e.startedAt',
-        'e.finishedAt',
-      ])
-      .orderBy('e.created_at', 'DESC')
-      .addOrderBy('e.id', 'DESC')
-      .limit(query.limit + 1);
-    if (query.flowId) qb.andWhere('e.flow_id = :flowId', { flowId: query.flowId });
-    if (query.status) qb.andWhere('e.status = :status', { status: query.status });
-    if (cursor) qb.andWhere('(e.created_at, e.id) < (:at, :id)', { at: cursor.at, id: cursor.id });
-    const rows = await qb.getMany();
+    if (cursor && !isUUID(cursor.id))
+      throw new BadRequestException('cursor is not a cursor this API gave out');
+    const { text, values } = pageSql(query, cursor, query.limit + 1);
+    const rows: ExecutionPageRow[] = await this.db.query(text, values);
     const secrets = Object.values(await this.secrets.values());
     return toPage(
       rows,
       query.limit,
-      (e) => maskSecrets(this.summary(e), secrets),
-      (e) => [e.createdAt, e.id],
+      (r) =>
+        maskSecrets(
+          this.summary({
+            id: r.id,
+            flowId: r.flow_id,
+            flowVersion: r.flow_version,
+            status: r.status,
+            error: r.error,
+            createdAt: r.created_at,
+            startedAt: r.started_at,
+            finishedAt: r.finished_at,
+          }),
+          secrets,
+        ),
+      (r) => [r.created_at, r.id],
     );
   }
 
@@ -93,7 +95,12 @@ export class ExecutionService {
     return maskSecrets({ ...this.summary(e), event: e.event, steps }, secrets);
   }
 
-  private summary(e: ExecutionEntity): Record<string, unknown> {
+  private summary(
+    e: Pick<
+      ExecutionEntity,
+      'id' | 'flowId' | 'flowVersion' | 'status' | 'error' | 'createdAt' | 'startedAt' | 'finishedAt'
+    >,
+  ): Record<string, unknown> {
     return {
       id: e.id,
       flowId: e.flowId,
@@ -113,7 +120,7 @@ export class ExecutionService {
   }
 
   /** Resumes a failed execution at the step that failed: same execution, attempts appended. */
-  async retry(id: string, actor: string): Promise<Record<string, unknown>> {
+  async retry(id: string, actor: string, bulk?: BulkAct): Promise<Record<string, unknown>> {
     const next = await this.db.transaction(async (m) => {
       const e = await m.findOne(ExecutionEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!e) throw new NotFoundException(`execution ${id} not found`);
@@ -136,13 +143,15 @@ export class ExecutionService {
                 finished_at = NULL, updated_at = now() WHERE id = $1`,
         [id, jsonb(e.steps), jobId],
       );
-      await this.audit.record(m, {
-        actor,
-        action: 'execution.retried',
-        target: `execution:${id}`,
-        flowId: e.flowId,
-        after: { fromStep: from },
-      });
+      if (bulk) await bulk.record(m);
+      else
+        await this.audit.record(m, {
+          actor,
+          action: 'execution.retried',
+          target: `execution:${id}`,
+          flowId: e.flowId,
+          after: { fromStep: from },
+        });
       return { jobId, stepId: from };
     });
     this.launcher.enqueue({ v: 1, executionId: id, stepId: next.stepId }, next.jobId);
@@ -151,9 +160,10 @@ export class ExecutionService {
 
   /**
    * A new execution with the same event, run by the flow's current version (as Zapier's replay does),
-   * so that an event can go through a fixed flow again; the current filter applies too.
+   * so that an event can go through a fixed flow again; the current filter applies too. A bulk
+   * operation names the new execution itself (so a resume can see it exists) and audits once.
    */
-  async replay(id: string, actor: string): Promise<{ executionId: string }> {
+  async replay(id: string, actor: string, bulk?: { executionId: string }): Promise<{ executionId: string }> {
     const e = await this.find(id);
     const rows: Array<{ version: number; deleted: boolean }> = await this.db.query(
       'SELECT version, deleted_at IS NOT NULL AS deleted FROM flows WHERE id = $1',
@@ -163,23 +173,25 @@ export class ExecutionService {
       throw new ConflictException(`flow ${e.flowId} was deleted; its executions cannot be replayed`);
     }
     const flow = await this.flows.get(e.flowId, rows[0].version);
-    const executionId = this.launcher.newId();
+    const executionId = bulk?.executionId ?? this.launcher.newId();
     const route = await routeEvent(flow, e.event, executionId, await this.secrets.values());
-    await this.db.transaction(async (m) => {
-      await this.audit.record(m, {
-        actor,
-        action: 'execution.replayed',
-        target: `execution:${id}`,
-        flowId: e.flowId,
-        after: { executionId },
+    if (!bulk) {
+      await this.db.transaction(async (m) => {
+        await this.audit.record(m, {
+          actor,
+          action: 'execution.replayed',
+          target: `execution:${id}`,
+          flowId: e.flowId,
+          after: { executionId },
+        });
       });
-    });
+    }
     await this.launcher.launch(flow, e.event, { executionId, depth: e.depth, ...route });
     return { executionId };
   }
 
   /** Stops a queued, running or waiting execution; its unfinished steps become `cancelled`. */
-  async cancel(id: string, actor: string): Promise<Record<string, unknown>> {
+  async cancel(id: string, actor: string, bulk?: BulkAct): Promise<Record<string, unknown>> {
     const jobId = await this.db.transaction(async (m) => {
       const e = await m.findOne(ExecutionEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!e) throw new NotFoundException(`execution ${id} not found`);
@@ -199,13 +211,15 @@ export class ExecutionService {
                 finished_at = now(), updated_at = now() WHERE id = $1`,
         [id, jsonb(e.steps)],
       );
-      await this.audit.record(m, {
-        actor,
-        action: 'execution.cancelled',
-        target: `execution:${id}`,
-        flowId: e.flowId,
-        before: { status: e.status },
-      });
+      if (bulk) await bulk.record(m);
+      else
+        await this.audit.record(m, {
+          actor,
+          action: 'execution.cancelled',
+          target: `execution:${id}`,
+          flowId: e.flowId,
+          before: { status: e.status },
+        });
       return e.jobId;
     });
     // The runner ignores the job now (fenced by job_id); removing a delayed one just tidies Redis.
@@ -218,6 +232,6 @@ export class ExecutionService {
           this.logger.debug({ err, jobId }, 'job of a cancelled execution not removed'),
         );
     }
-    return this.get(id);
+    return bulk ? { id, status: 'cancelled' } : this.get(id);
   }
 }

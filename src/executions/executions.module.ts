@@ -18,6 +18,6 @@ import { SecretsModule } from 'src/secrets/secrets.module';
     ExecutionEventsRelay,
     ExecutionService,
   ],
-  exports: [ExecutionRepository, ExecutionLauncher, ExecutionEvents],
+  exports: [ExecutionRepository, ExecutionLauncher, ExecutionEvents, ExecutionService],
 })
 export class ExecutionsModule {}

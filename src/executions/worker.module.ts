@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config';
 import { EventsModule } from 'src/events/events.module';
 import { EventsService } from 'src/events/events.service';
+import { ExecutionFailedPublisher } from 'src/events/execution-failed.publisher';
 import { ExecutionsModule } from 'src/executions/executions.module';
 import { ReconcilerService } from 'src/executions/reconciler.service';
 import { StepRunProcessor } from 'src/executions/step-run.processor';
@@ -20,6 +21,7 @@ import { STEP_SERVICES, StepServices } from 'src/steps/step-handler';
     StepRunner,
     StepRunProcessor,
     ReconcilerService,
+    ExecutionFailedPublisher,
     {
       provide: STEP_SERVICES,
       inject: [AppConfig, EventsService],

@@ -1,6 +1,6 @@
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength, ValidateBy, ValidateIf } from 'class-validator';
 import { classifyHttpStatus, parseRetryAfter } from 'src/executions/retry-policy';
-import { CompiledTemplate, compileTemplate, toText } from 'src/expressions/template';
+import { CompiledTemplate, compileTemplate, compileUrlTemplate, toText } from 'src/expressions/template';
 import {
   DEFAULT_HTTP_TIMEOUT_MS,
   parseBody,
@@ -212,7 +212,9 @@ export const slackStep: StepHandler<SlackStepDto, CompiledSlack> = {
     const t = (v: unknown, field: string): CompiledTemplate | undefined =>
       v === undefined ? undefined : compileTemplate(v, `${path}.${field}`);
     return {
-      webhookUrl: t(def.webhookUrl, 'webhookUrl'),
+      // Values spliced into the URL are percent-encoded (the rule: compileUrlTemplate).
+      webhookUrl:
+        def.webhookUrl === undefined ? undefined : compileUrlTemplate(def.webhookUrl, `${path}.webhookUrl`),
       token: t(def.token, 'token'),
       channel: t(def.channel, 'channel'),
       text: t(def.text, 'text'),
