@@ -34,7 +34,7 @@ export async function createHttpApp(config: Config): Promise<NestFastifyApplicat
     app,
     new DocumentBuilder()
       .setTitle('hookflow')
-      .setDescription('Management API of hookflow (see API.md). Trigger URLs live at /hooks/{token}.')
+      .setDescription('Management API of hookflow (docs/api.md). Trigger URLs live at /hooks/{token}.')
       .setVersion('1')
       .addBearerAuth()
       .build(),

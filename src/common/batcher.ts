@@ -11,7 +11,7 @@ interface Waiting<I, O> {
  *
  * One batch in flight by default: on this kind of machine every statement costs the engine ~250 µs
  * of socket write (waking a PostgreSQL backend), so fewer, larger statements win — going from 4 to
- * 1 in flight took deliveries/s from ~1,500 to ~2,100 (README, Performance).
+ * 1 in flight took deliveries/s from ~1,500 to ~2,100 (docs/performance.md).
  */
 export class Batcher<I, O> {
   private waiting: Array<Waiting<I, O>> = [];

@@ -40,7 +40,7 @@ const DELETE_KEYS = `
 
 /**
  * Removes finished executions older than EXECUTION_RETENTION_DAYS, and idempotency keys older than
- * max(7 days, retention), in small batches (see docs/readme/operate.md for why not partitions).
+ * max(7 days, retention), in small batches (see docs/operate.md, "Retention", for why not partitions).
  * Runs in worker processes only; a session advisory lock keeps it to one process at a time.
  */
 @Injectable()

@@ -30,7 +30,7 @@ export function decryptSecret(key: Buffer, name: string, sealed: Buffer): string
 }
 
 export const MASK = '***';
-/** Shorter values would mask ordinary text everywhere; the README says so. */
+/** Shorter values would mask ordinary text everywhere; docs/guarantees.md says so. */
 export const MIN_MASKED_LENGTH = 3;
 
 /** Replaces every occurrence of a secret value in strings anywhere inside `value` by `***`. */
