@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from 'src/audit/audit.module';
 import { AuthModule } from 'src/auth/auth.module';
+import { BrokersModule } from 'src/brokers/brokers.module';
 import { HttpErrorFilter } from 'src/common/http-error.filter';
 import { createValidationPipe } from 'src/common/validation.pipe';
 import { ConfigModule } from 'src/config/config.module';
@@ -58,7 +59,7 @@ export class AppModule {
         OperationsModule,
         SchedulesModule,
         HealthModule,
-        ...(worker ? [WorkerModule, RetentionModule] : []),
+        ...(worker ? [WorkerModule, RetentionModule, BrokersModule] : []),
         ...(workerThreadCount(config) > 0 ? [WorkerThreadsModule] : []),
       ],
       providers: [

@@ -43,7 +43,7 @@ export interface StepRecord {
 /** The event as every expression sees it (API.md section 3, "The event"). */
 export interface FlowEvent {
   id: string;
-  type: 'webhook' | 'manual' | 'schedule' | 'event' | 'replay';
+  type: 'webhook' | 'manual' | 'schedule' | 'event' | 'replay' | 'amqp' | 'mqtt' | 'nats';
   receivedAt: string;
   method?: string;
   path?: string;
@@ -52,6 +52,14 @@ export interface FlowEvent {
   body: unknown;
   name?: string;
   scheduledAt?: string;
+  /** Broker triggers (API.md §11): where the message came from. */
+  source?: {
+    queue?: string;
+    topic?: string;
+    subject?: string;
+    messageId?: string;
+    redelivered?: boolean;
+  };
 }
 
 // Indexes with DESC keys or WHERE clauses live in the migrations; declared here unsynchronized so

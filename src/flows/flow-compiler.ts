@@ -1,3 +1,4 @@
+import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/brokers/broker-trigger.dto';
 import { validateShape } from 'src/common/validate-shape';
 import { EventTriggerDto } from 'src/events/event-trigger.dto';
 import { CompiledExpression, compileExpression, ExpressionSyntaxError } from 'src/expressions/expression';
@@ -91,6 +92,9 @@ const TRIGGER_DTOS: Record<string, new () => object> = {
   webhook: WebhookTriggerDto,
   schedule: ScheduleTriggerDto,
   event: EventTriggerDto,
+  amqp: AmqpTriggerDto,
+  mqtt: MqttTriggerDto,
+  nats: NatsTriggerDto,
 };
 
 /** A definition that cannot be saved; each message names its field path. */
@@ -275,6 +279,10 @@ export function compileFlow(
     definition.filter === undefined ? undefined : expression(definition.filter, 'filter', errors);
   let idempotencyKey: CompiledExpression | undefined;
   let verify: CompiledTemplate | undefined;
+  if (trigger.type === 'amqp' || trigger.type === 'mqtt' || trigger.type === 'nats') {
+    if (trigger.idempotencyKey !== undefined)
+      idempotencyKey = expression(trigger.idempotencyKey, 'trigger.idempotencyKey', errors);
+  }
   if (trigger.type === 'webhook') {
     if (trigger.idempotencyKey !== undefined)
       idempotencyKey = expression(trigger.idempotencyKey, 'trigger.idempotencyKey', errors);

@@ -21,7 +21,41 @@ export interface EventTriggerDefinition {
   event: string;
 }
 
-export type TriggerDefinition = WebhookTriggerDefinition | ScheduleTriggerDefinition | EventTriggerDefinition;
+/** Broker triggers (API.md §11): one event per message, acknowledged after its commit. */
+export interface AmqpTriggerDefinition {
+  type: 'amqp';
+  url: string;
+  queue: string;
+  prefetch?: number;
+  idempotencyKey?: string;
+}
+
+export interface MqttTriggerDefinition {
+  type: 'mqtt';
+  url: string;
+  topic: string;
+  qos?: 0 | 1;
+  username?: string;
+  password?: string;
+  idempotencyKey?: string;
+}
+
+export interface NatsTriggerDefinition {
+  type: 'nats';
+  url: string;
+  subject: string;
+  stream?: string;
+  durable?: string;
+  idempotencyKey?: string;
+}
+
+export type BrokerTriggerDefinition = AmqpTriggerDefinition | MqttTriggerDefinition | NatsTriggerDefinition;
+
+export type TriggerDefinition =
+  | WebhookTriggerDefinition
+  | ScheduleTriggerDefinition
+  | EventTriggerDefinition
+  | BrokerTriggerDefinition;
 
 /** What a flow's version stores: everything but its name, description and state. */
 export interface FlowDefinition {

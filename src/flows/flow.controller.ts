@@ -37,7 +37,7 @@ export class FlowController {
 
   @Get(':id')
   async get(@Param('id', UuidParamPipe) id: string) {
-    return this.flows.toResponse(await this.flows.get(id));
+    return this.flows.describe(await this.flows.get(id));
   }
 
   @Put(':id')

@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { decodeCursor, ListQueryDto, Page, toPage } from 'src/common/pagination';
+import { TriggerStatusStore } from 'src/brokers/trigger-status.store';
 import { AppConfig } from 'src/config/app-config';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { compileFlow, FlowDefinitionError, validateDefinition } from 'src/flows/flow-compiler';
@@ -43,6 +44,7 @@ export class FlowService {
     private readonly cache: FlowCacheService,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
+    private readonly triggerStatus: TriggerStatusStore,
   ) {}
 
   onChange(listener: FlowChangeListener): void {
@@ -69,6 +71,14 @@ export class FlowService {
       createdAt: flow.createdAt.toISOString(),
       updatedAt: flow.updatedAt.toISOString(),
     };
+  }
+
+  /** GET /flows/{id}: the answer, with a broker trigger's `status` (API.md §11). */
+  async describe(flow: FlowEntity): Promise<FlowResponse> {
+    const response = this.toResponse(flow);
+    const status = await this.triggerStatus.forFlow(flow);
+    if (status) response.trigger.status = status;
+    return response;
   }
 
   /** Validates and compiles a definition, or answers 400 naming every bad field. */
