@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import http from 'node:http';
 import { bootApp, TestApp, TEST_API_KEY } from './support/app';
+import { Receiver } from './support/receiver';
+import { waitFor } from './support/wait-for';
+
+/** One seed for every property of this file, printed so that a failing run can be replayed. */
+const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+console.log(`hostile input: fast-check seed ${SEED} (replay with FC_SEED=${SEED})`);
 
 /** Sends raw bytes (fetch cannot send invalid UTF-8 or arbitrary content types) and times the answer. */
 function raw(
@@ -57,9 +63,38 @@ const nasty = fc.oneof(
     Buffer.from(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`),
     Buffer.from([0xff, 0xfe, 0xfd, 0x80, 0x00]),
     Buffer.from('{"a": "\ud800"}'),
+    Buffer.from('{"a": "\\ud800", "\\udc00": ["\\udbff"]}'),
+    Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]), // {"a":"<CESU-8 D800>"}
     Buffer.from('x'.repeat(900_000)),
   ),
 );
+
+/** `\uXXXX` for a code unit in the surrogate range: alone it is not valid Unicode. */
+const surrogateEscape = fc
+  .integer({ min: 0xd800, max: 0xdfff })
+  .map((u) => `\\u${u.toString(16).padStart(4, '0')}`);
+
+/** JSON text holding at least one lone surrogate escape, in a value, a key or an array item. */
+const loneSurrogateJson = fc
+  .tuple(surrogateEscape, fc.constantFrom('value', 'key', 'item', 'id'), fc.string({ maxLength: 20 }))
+  .map(([esc, where, text]) => {
+    const t = JSON.stringify(text).slice(1, -1);
+    if (where === 'value') return `{"v":"${t}${esc}"}`;
+    if (where === 'key') return `{"${esc}${t}":1}`;
+    if (where === 'item') return `{"a":[1,{"b":["${esc}"]}]}`;
+    return `{"id":"${esc}","v":"${t}"}`;
+  })
+  // A high surrogate followed by a low one is a pair, which is fine: keep only the lone ones.
+  .filter((text) => !/\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F]/.test(text));
+
+/** A token with bytes %00..%2F somewhere (NUL, space, slash, quote, ...), percent-encoded. */
+const oddToken = fc
+  .array(fc.oneof(fc.integer({ min: 0, max: 0x2f }), fc.constantFrom(0x41, 0x5f, 0x2d, 0x7a)), {
+    minLength: 1,
+    maxLength: 40,
+  })
+  .filter((bytes) => bytes.some((b) => b <= 0x2f))
+  .map((bytes) => bytes.map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join(''));
 
 const expressions = fc.oneof(
   fc.string({ maxLength: 200 }),
@@ -109,10 +144,12 @@ const flowBodies = fc.oneof(
 
 describe('hostile input', () => {
   let t: TestApp;
+  let rx: Receiver;
   let hook: string;
   let execHook: string;
 
   beforeAll(async () => {
+    rx = await new Receiver().start();
     t = await bootApp();
     const plain = await t.api('POST', '/api/v1/flows', {
       name: 'hostile',
@@ -138,6 +175,7 @@ describe('hostile input', () => {
   });
   afterAll(async () => {
     await t.close();
+    await rx.stop();
   });
 
   const ok = (status: number): boolean => status >= 200 && status < 500;
@@ -160,7 +198,89 @@ describe('hostile input', () => {
           expect(res.ms).toBeLessThan(5000);
         },
       ),
-      { numRuns: 900, interruptAfterTimeLimit: 240_000 },
+      { seed: SEED, numRuns: 900, interruptAfterTimeLimit: 240_000 },
+    );
+  });
+
+  it('answers a body with a lone surrogate 400 naming where it is, and its well-formed twin 202', async () => {
+    await fc.assert(
+      fc.asyncProperty(loneSurrogateJson, fc.boolean(), async (text, busy) => {
+        const res = await raw(
+          busy ? execHook : hook,
+          'POST',
+          { 'content-type': 'application/json' },
+          Buffer.from(text),
+        );
+        expect([text, res.status]).toEqual([text, 400]);
+        expect(JSON.parse(res.text).message).toMatch(/lone UTF-16 surrogate/);
+        const pair = text.replace(
+          /\\u[dD][89abAB][0-9a-fA-F]{2}|\\u[dD][c-fC-F][0-9a-fA-F]{2}/g,
+          '\\ud83d\\ude00',
+        );
+        const good = await raw(
+          busy ? execHook : hook,
+          'POST',
+          { 'content-type': 'application/json' },
+          Buffer.from(pair),
+        );
+        expect([pair, good.status]).toEqual([pair, busy ? good.status : 202]);
+        expect(ok(good.status)).toBe(true);
+      }),
+      { seed: SEED, numRuns: 200, interruptAfterTimeLimit: 60_000 },
+    );
+  });
+
+  it('answers 404 for tokens holding bytes %00..%2F (NUL included), never 500', async () => {
+    await fc.assert(
+      fc.asyncProperty(oddToken, fc.constantFrom('POST', 'GET', 'PUT'), async (token, method) => {
+        const res = await raw(`${t.url}/hooks/${token}`, method, {}, undefined);
+        expect([token, res.status]).toEqual([token, 404]);
+      }),
+      { seed: SEED, numRuns: 200, interruptAfterTimeLimit: 60_000 },
+    );
+  });
+
+  it('fails a step whose header template renders CR, LF or a non-Latin-1 character clearly, never as an internal error', async () => {
+    const created = await t.api('POST', '/api/v1/flows', {
+      name: 'hostile-headers',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'out',
+          type: 'http',
+          method: 'POST',
+          url: `${rx.url}/hostile-headers`,
+          headers: { 'x-v': 'a{{ event.body.v }}b' },
+          retry: { attempts: 1 },
+        },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const target = `${t.url}/hooks/${created.body.trigger.token}`;
+    const headerish = fc.string({
+      maxLength: 12,
+      unit: fc.constantFrom('a', ' ', '\r', '\n', '\t', ':', 'é', '😀', '\u0000'),
+    });
+    await fc.assert(
+      fc.asyncProperty(headerish, async (v) => {
+        const res = await raw(
+          target,
+          'POST',
+          { 'content-type': 'application/json' },
+          Buffer.from(JSON.stringify({ v })),
+        );
+        expect(res.status).toBe(202);
+        const { executionId } = JSON.parse(res.text) as { executionId: string };
+        const ex = await waitFor(async () => {
+          const got = (await t.api('GET', `/api/v1/executions/${executionId}`)).body;
+          return ['succeeded', 'failed'].includes(got.status) ? got : null;
+        }, 10_000);
+        const error = String(ex.steps[0].error ?? '');
+        expect([v, error]).not.toEqual([v, expect.stringMatching(/internal error/)]);
+        if (/[\r\n]/.test(v)) expect(error).toBe('header x-v contains CR or LF');
+        if (ex.status === 'failed') expect(error).toMatch(/^header /);
+      }),
+      { seed: SEED, numRuns: 40, interruptAfterTimeLimit: 60_000 },
     );
   });
 
@@ -176,7 +296,7 @@ describe('hostile input', () => {
         expect(ok(res.status)).toBe(true);
         expect(res.ms).toBeLessThan(5000);
       }),
-      { numRuns: 400, interruptAfterTimeLimit: 120_000 },
+      { seed: SEED, numRuns: 400, interruptAfterTimeLimit: 120_000 },
     );
   });
 
@@ -197,7 +317,7 @@ describe('hostile input', () => {
           expect([401, 200]).toContain(bad.status);
         },
       ),
-      { numRuns: 150 },
+      { seed: SEED, numRuns: 150 },
     );
   });
 
