@@ -269,4 +269,73 @@ describe('control flow: branch and onError', () => {
     });
     expect(ok.status).toBe(201);
   });
+
+  it('POST /flows/test dry-runs an unsaved definition: matched cases with their steps previews; nothing stored', async () => {
+    const before = (await t.api('GET', '/api/v1/flows?limit=200')).body.items.length;
+    const definition = {
+      name: 'scratch',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'route',
+          type: 'branch',
+          mode: 'all',
+          cases: [
+            { id: 'big', when: 'event.body.n > 10', steps: [post('send_big', '/dry-big')] },
+            {
+              id: 'even',
+              when: 'event.body.n % 2 = 0',
+              steps: [{ id: 'half', type: 'transform', expression: 'event.body.n / 2' }],
+            },
+          ],
+        },
+        { id: 'after', type: 'transform', expression: 'steps.route.matched' },
+      ],
+    };
+    const res = await t.api('POST', '/api/v1/flows/test', {
+      definition,
+      event: { body: { n: 12, type: 'x' } },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.filter).toEqual({ matched: true });
+    expect(res.body.steps[0]).toMatchObject({
+      id: 'route',
+      status: 'would_run',
+      output: { matched: ['big', 'even'] },
+    });
+    expect(res.body.steps[0].steps).toEqual([
+      expect.objectContaining({
+        id: 'send_big',
+        status: 'would_run',
+        request: expect.objectContaining({ method: 'POST', url: `${rx.url}/dry-big` }),
+      }),
+      expect.objectContaining({ id: 'half', status: 'would_run', output: 6 }),
+    ]);
+    expect(res.body.steps[1]).toMatchObject({ id: 'after', output: ['big', 'even'] });
+    expect(rx.at('/dry-big')).toHaveLength(0);
+
+    const bad = await t.api('POST', '/api/v1/flows/test', {
+      definition: {
+        ...definition,
+        steps: [
+          {
+            id: 'b',
+            type: 'branch',
+            cases: [{ when: 'true', steps: [{ id: 'h', type: 'http', method: 'POST' }] }],
+          },
+        ],
+      },
+      event: {},
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^steps\[0\]\.cases\[0\]\.steps\[0\]\.url /)]),
+    );
+    const unknown = await t.api('POST', '/api/v1/flows/test', {
+      definition: { ...definition, extra: 1 },
+      event: {},
+    });
+    expect(unknown.status).toBe(400);
+    expect((await t.api('GET', '/api/v1/flows?limit=200')).body.items.length).toBe(before);
+  });
 });

@@ -7,7 +7,7 @@ import { decodeCursor, ListQueryDto, Page, toPage } from 'src/common/pagination'
 import { TriggerStatusStore } from 'src/brokers/trigger-status.store';
 import { AppConfig } from 'src/config/app-config';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
-import { compileFlow, FlowDefinitionError, validateDefinition } from 'src/flows/flow-compiler';
+import { CompiledFlow, compileFlow, FlowDefinitionError, validateDefinition } from 'src/flows/flow-compiler';
 import { FlowDefinition } from 'src/flows/flow-definition';
 import { FlowEntity, FlowVersionEntity } from 'src/flows/flow.entity';
 import { CreateFlowDto, PatchFlowDto } from 'src/flows/dto/create-flow.dto';
@@ -86,17 +86,26 @@ export class FlowService {
     id: string,
     name: string,
     version: number,
-    dto: Pick<CreateFlowDto, 'trigger' | 'filter' | 'steps'>,
+    dto: Pick<CreateFlowDto, 'trigger' | 'filter' | 'steps' | 'onError'>,
   ): FlowDefinition {
+    const flow = this.compile({ id, name, version }, dto);
+    this.cache.remember(flow);
+    return flow.definition;
+  }
+
+  /** Validates and compiles a definition without storing it (also `POST /flows/test`); 400 names every bad field. */
+  compile(
+    meta: { id: string; name: string; version: number },
+    dto: Pick<CreateFlowDto, 'trigger' | 'filter' | 'steps' | 'onError'>,
+  ): CompiledFlow {
     const { definition, errors } = validateDefinition(dto);
     if (errors.length > 0) throw new BadRequestException(errors);
     try {
-      this.cache.remember(compileFlow({ id, name, version }, definition));
+      return compileFlow(meta, definition);
     } catch (e) {
       if (e instanceof FlowDefinitionError) throw new BadRequestException(e.messages);
       throw e;
     }
-    return definition;
   }
 
   async create(dto: CreateFlowDto, actor: string): Promise<FlowResponse> {

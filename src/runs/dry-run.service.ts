@@ -6,6 +6,7 @@ import { FlowEvent } from 'src/executions/execution.entity';
 import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { CreateFlowDto } from 'src/flows/dto/create-flow.dto';
 import { FlowService } from 'src/flows/flow.service';
 import { locateError, previewStep } from 'src/runs/step-preview';
 import { nextFireAfter } from 'src/schedules/cron';
@@ -20,6 +21,8 @@ export interface DryRunStep {
   output?: unknown;
   reason?: string;
   error?: string;
+  /** A branch: the previews of the steps of the cases that would run. */
+  steps?: DryRunStep[];
 }
 
 export interface DryRunResult {
@@ -47,7 +50,16 @@ export class DryRunService {
 
   async test(flowId: string, given: Record<string, unknown> = {}): Promise<DryRunResult> {
     const row = await this.flowService.get(flowId);
-    const flow = await this.flows.get(row.id, row.version);
+    return this.dryRun(await this.flows.get(row.id, row.version), given);
+  }
+
+  /** `POST /flows/test`: the same for a definition that is not saved (400 as `POST /flows` for a bad one). */
+  async testDefinition(dto: CreateFlowDto, given: Record<string, unknown>): Promise<DryRunResult> {
+    const flow = this.flowService.compile({ id: randomUUID(), name: dto.name, version: 1 }, dto);
+    return this.dryRun(flow, given);
+  }
+
+  private async dryRun(flow: CompiledFlow, given: Record<string, unknown>): Promise<DryRunResult> {
     const secrets = await this.secrets.values();
     const bindings: ExpressionBindings = { secrets };
     const event = dryEvent(flow, given);
@@ -86,6 +98,7 @@ export class DryRunService {
       }
       if (!pass) return { id, status: 'skipped', reason: `if is false: ${step.def.if}` };
     }
+    if (step.branch) return this.branch(step, path, ctx);
     try {
       const preview = await previewStep(step, ctx);
       // Later steps see what this one would give (transform outputs, a delay's waitedMs).
@@ -94,6 +107,32 @@ export class DryRunService {
     } catch (e) {
       return { id, status: 'error', error: await locateError(step, path, e, ctx) };
     }
+  }
+
+  /** A branch: which cases would run, and the previews of their steps. */
+  private async branch(step: CompiledStep, path: string, ctx: PreviewContext): Promise<DryRunStep> {
+    const branch = step.branch!;
+    const id = step.def.id;
+    const taken: number[] = [];
+    for (const [i, c] of branch.cases.entries()) {
+      try {
+        if (!isTruthy(await c.when.evaluate(ctx.input, ctx.bindings))) continue;
+      } catch (e) {
+        return { id, status: 'error', error: `${path}.cases[${i}].when: ${(e as Error).message}` };
+      }
+      taken.push(i);
+      if (branch.mode === 'first') break;
+    }
+    const output = { matched: taken.map((i) => branch.cases[i].label) };
+    const steps: DryRunStep[] = [];
+    const bodies =
+      taken.length > 0
+        ? taken.map((i) => ({ list: branch.cases[i].steps, at: `${path}.cases[${i}].steps` }))
+        : [{ list: branch.default, at: `${path}.default` }];
+    for (const { list, at } of bodies)
+      for (const [j, s] of list.entries()) steps.push(await this.step(s, `${at}[${j}]`, ctx));
+    ctx.input.steps[id] = output;
+    return { id, status: 'would_run', output, steps };
   }
 }
 

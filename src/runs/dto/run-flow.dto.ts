@@ -1,5 +1,7 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsObject, IsOptional } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsObject, IsOptional, ValidateNested } from 'class-validator';
+import { CreateFlowDto } from 'src/flows/dto/create-flow.dto';
 
 /** `POST /flows/{id}/run`: the payload becomes `event.body` (`{}` when absent). */
 export class RunFlowDto {
@@ -18,4 +20,13 @@ export class TestFlowDto {
   @IsOptional()
   @IsObject()
   event?: Record<string, unknown>;
+}
+
+/** `POST /flows/test`: a dry run of a definition that is not saved (a body as for `POST /flows`). */
+export class TestDefinitionDto extends TestFlowDto {
+  @ApiProperty({ type: CreateFlowDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => CreateFlowDto)
+  definition!: CreateFlowDto;
 }
