@@ -2,7 +2,8 @@ import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestj
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Actor, ApiKeyGuard } from 'src/auth/api-key.guard';
 import { UuidParamPipe } from 'src/common/uuid-param.pipe';
-import { ExecutionService, ListExecutionsDto } from 'src/executions/execution.service';
+import { ListExecutionsDto } from 'src/executions/dto/list-executions.dto';
+import { ExecutionService } from 'src/executions/execution.service';
 
 @ApiTags('executions')
 @ApiBearerAuth()
