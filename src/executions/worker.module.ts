@@ -9,6 +9,7 @@ import { StepRunProcessor } from 'src/executions/step-run.processor';
 import { StepRunner } from 'src/executions/step-runner.service';
 import { FlowsModule } from 'src/flows/flows.module';
 import { SecretsModule } from 'src/secrets/secrets.module';
+import { OutboundConnections } from 'src/steps/connections/outbound-connections';
 import { parseAllowList } from 'src/steps/outbound/address-guard';
 import { createGuardedLookup } from 'src/steps/outbound/guarded-lookup';
 import { NodeOutboundHttp } from 'src/steps/outbound/http-client';
@@ -23,14 +24,26 @@ import { STEP_SERVICES, StepServices } from 'src/steps/step-handler';
     ReconcilerService,
     ExecutionFailedPublisher,
     {
+      // Closed on shutdown by Nest (onApplicationShutdown).
+      provide: OutboundConnections,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        new OutboundConnections(parseAllowList(config.values.OUTBOUND_ALLOW)),
+    },
+    {
       provide: STEP_SERVICES,
-      inject: [AppConfig, EventsService],
-      useFactory: (config: AppConfig, events: EventsService): StepServices => {
+      inject: [AppConfig, EventsService, OutboundConnections],
+      useFactory: (
+        config: AppConfig,
+        events: EventsService,
+        connections: OutboundConnections,
+      ): StepServices => {
         const allow = parseAllowList(config.values.OUTBOUND_ALLOW);
         return {
           http: new NodeOutboundHttp(createGuardedLookup(allow), allow),
           slackApiUrl: config.values.SLACK_API_URL,
           events,
+          connections,
         };
       },
     },

@@ -1,6 +1,7 @@
 import type { ExpressionBindings, ExpressionInput } from 'src/expressions/expression';
 import type { StepBaseDto } from 'src/steps/step-base.dto';
 import type { OutboundHttp } from 'src/steps/outbound/http-client';
+import type { OutboundConnections } from 'src/steps/connections/outbound-connections';
 
 /** DI token for the StepServices the runner hands to handlers. */
 export const STEP_SERVICES = Symbol('STEP_SERVICES');
@@ -11,6 +12,8 @@ export interface StepServices {
   slackApiUrl: string;
   /** The event bus, for `emit` steps (src/events). */
   events?: EventPublisher;
+  /** Pooled broker, database and mail connections (amqp, mqtt, nats, sql, email steps). */
+  connections?: OutboundConnections;
 }
 
 /** Publishes an event to every enabled flow listening to its type (API.md `POST /events`, `emit`). */

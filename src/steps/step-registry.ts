@@ -1,8 +1,13 @@
+import { amqpStep } from 'src/steps/amqp.step';
 import { branchStep } from 'src/steps/branch.step';
 import { delayStep } from 'src/steps/delay.step';
+import { emailStep } from 'src/steps/email.step';
 import { emitStep } from 'src/steps/emit.step';
 import { httpStep } from 'src/steps/http.step';
+import { mqttStep } from 'src/steps/mqtt.step';
+import { natsStep } from 'src/steps/nats.step';
 import { slackStep } from 'src/steps/slack.step';
+import { sqlStep } from 'src/steps/sql.step';
 import { StepHandler } from 'src/steps/step-handler';
 import { transformStep } from 'src/steps/transform.step';
 
@@ -14,6 +19,11 @@ export const STEP_HANDLERS: Record<string, StepHandler> = {
   [delayStep.type]: delayStep,
   [emitStep.type]: emitStep,
   [branchStep.type]: branchStep,
+  [amqpStep.type]: amqpStep,
+  [mqttStep.type]: mqttStep,
+  [natsStep.type]: natsStep,
+  [sqlStep.type]: sqlStep,
+  [emailStep.type]: emailStep,
 };
 
 export const STEP_TYPES = Object.keys(STEP_HANDLERS);
