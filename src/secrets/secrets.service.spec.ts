@@ -39,6 +39,7 @@ function fakeTable(key: Buffer) {
   };
   const db = {
     query: async (sql: string) => {
+      if (sql === 'SELECT version FROM secrets_version') return [{ version: state.version }];
       expect(sql).toMatch(/FROM secrets_version v LEFT JOIN secrets s/);
       state.reads++;
       const version = state.version;
@@ -100,6 +101,17 @@ describe('SecretsService.values', () => {
     table.rows.delete('token');
     table.state.version++;
     expect(await service.values(3)).toEqual({});
+  });
+
+  it('latest() answers what is committed now, whatever the age of its copy', async () => {
+    const table = fakeTable(keyBytes);
+    table.rows.set('token', table.seal('token', 'old'));
+    const service = new SecretsService(table.db, audit, config);
+    expect(await service.values()).toEqual({ token: 'old' });
+    table.write('token', 'new');
+    expect(await service.latest()).toEqual({ token: 'new' });
+    expect(await service.latest()).toEqual({ token: 'new' });
+    expect(table.state.reads).toBe(2);
   });
 
   it('bumps the version with every write and delete', async () => {

@@ -68,6 +68,15 @@ export class SecretsService implements OnApplicationBootstrap {
     return (await this.reads.get(`${this.generation}:${version ?? 'any'}`)).values;
   }
 
+  /**
+   * The values as of now, for a path that can afford one small query and has no stamp of its own
+   * (a dry run that must render what a run would, a manual run's filter): no cache age.
+   */
+  async latest(): Promise<Record<string, string>> {
+    const rows: Array<{ version: number }> = await this.db.query(`SELECT version FROM secrets_version`);
+    return this.values(rows[0]?.version ?? 0);
+  }
+
   private async read(generation: number): Promise<Snapshot> {
     const at = Date.now();
     // One statement, one snapshot: the version and the rows it stands for.
