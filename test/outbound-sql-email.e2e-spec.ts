@@ -250,6 +250,24 @@ describe('outbound: sql and email steps against PostgreSQL, MariaDB and an SMTP 
       expect(ex.steps[0].attempts).toHaveLength(1);
       expect(ex.steps[0].error).toBe(`Table 'test.hf_none_${tag}' doesn't exist`);
     });
+    it('runs under timeoutMs as max_statement_time, and retries the timeout', async () => {
+      const ex = await run(
+        [
+          {
+            id: 'q',
+            type: 'sql',
+            url: 'mysql://root@127.0.0.1:3306/test',
+            query: 'SELECT SLEEP(5) AS s',
+            timeoutMs: 300,
+            retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 50 } },
+          },
+        ],
+        {},
+      );
+      expect(ex.status).toBe('failed');
+      expect(ex.steps[0].attempts).toHaveLength(2);
+      expect(ex.steps[0].error).toMatch(/max_statement_time exceeded/);
+    });
   });
 
   describe('email', () => {
