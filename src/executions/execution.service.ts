@@ -78,8 +78,10 @@ export class ExecutionService {
   async get(id: string): Promise<Record<string, unknown>> {
     const e = await this.find(id);
     const flow = await this.flows.get(e.flowId, e.flowVersion);
+    // Failed before any step ran (its filter or idempotency key failed): its steps did not run.
+    const unrun = e.status === 'failed' && e.startedAt === null ? 'cancelled' : 'pending';
     const steps = flow.steps.map(({ def }) => {
-      const rec: StepRecord = e.steps[def.id] ?? { status: 'pending', attempts: [] };
+      const rec: StepRecord = e.steps[def.id] ?? { status: unrun, attempts: [] };
       return {
         id: def.id,
         type: def.type,
