@@ -3,6 +3,7 @@ import { connectAsync as mqttConnect, type MqttClient } from 'mqtt';
 import { connect as natsConnect, type JetStreamManager, type Msg, type NatsConnection } from 'nats';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
+import { OutboundConnections } from 'src/steps/connections/outbound-connections';
 import { bootApp, fire, TestApp } from './support/app';
 import { waitFor } from './support/wait-for';
 
@@ -39,8 +40,9 @@ describe('outbound: amqp, mqtt and nats steps against the real brokers', () => {
     t = await bootApp();
     expect((await t.api('PUT', '/api/v1/secrets/AMQP_URL', { value: AMQP_URL })).status).toBe(200);
   });
+  let appClosed = false;
   afterAll(async () => {
-    await t.close();
+    if (!appClosed) await t.close();
     await amqp.close();
     await mqtt.endAsync();
     await nats.close();
@@ -288,5 +290,19 @@ describe('outbound: amqp, mqtt and nats steps against the real brokers', () => {
       },
     });
     expect(refusedConnections).toBe(0);
+  });
+
+  it('keeps one pooled connection per URL and closes them all when the app shuts down', async () => {
+    const connections = t.app.get(OutboundConnections, { strict: false });
+    // The flows above published over amqp (two URLs: the secret's and the literal one), mqtt and nats.
+    expect(connections.amqp.size).toBe(2);
+    expect(connections.mqtt.size).toBe(1);
+    expect(connections.nats.size).toBe(1);
+    appClosed = true;
+    await t.close();
+    expect([connections.amqp.size, connections.mqtt.size, connections.nats.size]).toEqual([0, 0, 0]);
+    await expect(connections.amqp.use(new URL(AMQP_URL), 1000, async () => 1)).rejects.toThrow(
+      'the process is shutting down; its connections are closed',
+    );
   });
 });
