@@ -12,6 +12,7 @@ import { Config, runsJobs, workerThreadCount } from 'src/config/env';
 import { loggerOptions } from 'src/config/logger';
 import { dataSourceOptions } from 'src/database/data-source';
 import { DatabaseModule } from 'src/database/database.module';
+import { DestinationsModule } from 'src/destinations/destinations.module';
 import { EventsModule } from 'src/events/events.module';
 import { ExecutionsModule } from 'src/executions/executions.module';
 import { WorkerModule } from 'src/executions/worker.module';
@@ -57,6 +58,7 @@ export class AppModule {
         RunsModule,
         EventsModule,
         OperationsModule,
+        DestinationsModule,
         SchedulesModule,
         HealthModule,
         ...(worker ? [WorkerModule, RetentionModule, BrokersModule] : []),

@@ -15,7 +15,11 @@ export type AuditAction =
   | 'execution.retried'
   | 'execution.replayed'
   | 'execution.cancelled'
-  | 'execution.bulk';
+  | 'execution.bulk'
+  | 'destination.set'
+  | 'destination.deleted'
+  | 'destination.circuit_opened'
+  | 'destination.circuit_closed';
 
 export interface AuditEntry {
   actor: string;

@@ -34,6 +34,10 @@ export interface StepRecord {
   attempts: AttemptRecord[];
   /** When a waiting step (delay, back-off) is due. */
   resumeAt?: string;
+  /** What a step held back by a destination waits for (API.md §10), e.g. "destination x: circuit open". */
+  waitingFor?: string;
+  /** When it began to wait for a destination (Redis time, ms): its place in line, kept across a Redis wipe. */
+  waitingSince?: number;
   /** Stable per step and execution, sent as `webhook-id` on every attempt. */
   deliveryId?: string;
   /** A branch's chosen cases (indexes; -1 for `default`), fixed once chosen so a resume walks the same. */

@@ -11,6 +11,7 @@ export interface StepView {
   output?: unknown;
   error?: string;
   resumeAt?: string;
+  waitingFor?: string;
   attempts: unknown[];
   steps?: StepView[];
 }
@@ -26,6 +27,7 @@ function view(step: CompiledStep, steps: Record<string, StepRecord>, unrun: Step
     ...(rec.output !== undefined ? { output: rec.output } : {}),
     ...(rec.error !== undefined ? { error: rec.error } : {}),
     ...(rec.resumeAt !== undefined && rec.status === 'waiting' ? { resumeAt: rec.resumeAt } : {}),
+    ...(rec.waitingFor !== undefined && rec.status === 'waiting' ? { waitingFor: rec.waitingFor } : {}),
     attempts: rec.attempts,
   };
   if (step.branch) {

@@ -16,6 +16,12 @@ import { maskSecrets } from 'src/secrets/secret-cipher';
 import { maskErrorText, maskStepRecord } from 'src/secrets/secret-mask';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { STEP_SERVICES, StepFailure, StepOutcome, StepServices } from 'src/steps/step-handler';
+import {
+  DestinationLimiter,
+  DestinationUnavailableError,
+  GateDecision,
+  GatePass,
+} from 'src/destinations/destination-limiter.service';
 
 /**
  * A write error that will repeat on every retry because of the row's own data (a data exception or a
@@ -71,6 +77,7 @@ export class StepRunner {
     private readonly metrics: MetricsService,
     private readonly launcher: ExecutionLauncher,
     @Inject(STEP_SERVICES) private readonly services: StepServices,
+    private readonly destinations: DestinationLimiter,
   ) {}
 
   async run(job: RunStepJob, jobId: string): Promise<void> {
@@ -169,6 +176,7 @@ export class StepRunner {
       return a;
     };
     let outcome: StepOutcome;
+    let pass: GatePass | undefined;
     try {
       if (step.if && !isTruthy(await step.if.evaluate(input, bindings))) {
         rec.status = 'skipped';
@@ -176,6 +184,16 @@ export class StepRunner {
         return 'continue';
       }
       rec.deliveryId ??= `msg_${randomUUID().replace(/-/g, '')}`;
+      // Held back by a destination (API.md §10): waits in line, no attempt recorded or used.
+      const gate = await this.enterDestinations(ex, step, rec, input, bindings);
+      if (gate.kind === 'wait') {
+        Object.assign(rec, { status: 'waiting', waitingFor: gate.waitingFor, waitingSince: gate.since });
+        rec.resumeAt = new Date(Date.now() + gate.delayMs).toISOString();
+        return { kind: 'handoff', stepId: id, delayMs: gate.delayMs, waiting: true };
+      }
+      delete rec.waitingFor;
+      delete rec.waitingSince;
+      pass = gate.pass;
       outcome = await step.handler.run(step.compiled, step.def, {
         input,
         bindings,
@@ -199,6 +217,8 @@ export class StepRunner {
         });
       }
     } catch (e) {
+      if (e instanceof DestinationUnavailableError) throw e; // Bull tries the job again
+      await pass?.leave(e instanceof StepFailure ? (e.retryable ? 'fail' : 'ok') : 'none');
       const failure =
         e instanceof StepFailure
           ? e
@@ -231,6 +251,7 @@ export class StepRunner {
       if (step.def.continueOnError) return 'continue';
       return { kind: 'failed', error: `step ${id} failed: ${failure.message}`, stepId: id, message: failure.message };
     }
+    await pass?.leave(outcome.kind === 'succeeded' ? 'ok' : 'none');
     if (outcome.kind === 'wait') {
       rec.status = 'waiting';
       rec.resumeAt = outcome.until.toISOString();
@@ -248,6 +269,29 @@ export class StepRunner {
     rec.attempts.push(finish({ request: outcome.request, response: outcome.response }));
     input.steps[id] = outcome.output ?? null;
     return 'continue';
+  }
+
+  /** Asks the destinations that cover this attempt's host (and Slack's pacing) whether it may go now. */
+  private enterDestinations(
+    ex: ExecutionState,
+    step: CompiledStep,
+    rec: StepRecord,
+    input: ExpressionInput,
+    bindings: { secrets: Record<string, string> },
+  ): Promise<GateDecision> | GateDecision {
+    const handler = step.handler;
+    if (!handler.target || (!this.destinations.active && !handler.paced)) return { kind: 'go' };
+    return handler.target(step.compiled, step.def, { input, bindings, services: this.services }).then(
+      (target) =>
+        this.destinations.enter(target, {
+          member: `${ex.id}:${rec.deliveryId}`,
+          jobId: stepJobId(ex.id, step.def.id, jobSeq(ex.jobId) + 1),
+          since: rec.waitingSince,
+          leaseTtlMs: (step.def.timeoutMs ?? 30_000) + 15_000,
+        }),
+      // A target that does not render is the attempt's own failure to report.
+      (): GateDecision => ({ kind: 'go' }),
+    );
   }
 
   private async commit(

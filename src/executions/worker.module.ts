@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config';
+import { DestinationsModule } from 'src/destinations/destinations.module';
 import { EventsModule } from 'src/events/events.module';
 import { EventsService } from 'src/events/events.service';
 import { ExecutionFailedPublisher } from 'src/events/execution-failed.publisher';
@@ -17,7 +18,7 @@ import { STEP_SERVICES, StepServices } from 'src/steps/step-handler';
 
 /** What runs steps: MODE=worker or all. */
 @Module({
-  imports: [ExecutionsModule, FlowsModule, SecretsModule, EventsModule],
+  imports: [ExecutionsModule, FlowsModule, SecretsModule, EventsModule, DestinationsModule],
   providers: [
     StepRunner,
     StepRunProcessor,

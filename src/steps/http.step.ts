@@ -154,6 +154,9 @@ export const httpStep: StepHandler<HttpStepDto, CompiledHttp> = {
       sign: def.sign === undefined ? undefined : compileTemplate(def.sign, `${path}.sign`),
     };
   },
+  async target(c, _def, ctx) {
+    return { url: new URL(toText(await c.url.render(ctx.input, ctx.bindings))) };
+  },
   async run(c, def, ctx) {
     let rendered;
     try {

@@ -207,6 +207,7 @@ export const slackStep: StepHandler<SlackStepDto, CompiledSlack> = {
   type: 'slack',
   dto: SlackStepDto,
   pure: false,
+  paced: true,
   defaultAttempts: 5,
   compile(def, path) {
     const t = (v: unknown, field: string): CompiledTemplate | undefined =>
@@ -220,6 +221,15 @@ export const slackStep: StepHandler<SlackStepDto, CompiledSlack> = {
       text: t(def.text, 'text'),
       blocks: t(def.blocks, 'blocks'),
     };
+  },
+  async target(c, _def, ctx) {
+    // Paced per incoming webhook URL, or per channel of the Web API.
+    if (c.webhookUrl) {
+      const url = toText(await c.webhookUrl.render(ctx.input, ctx.bindings));
+      return { url: new URL(url), pace: url };
+    }
+    const channel = toText(await c.channel?.render(ctx.input, ctx.bindings));
+    return { url: new URL(ctx.services.slackApiUrl), pace: `channel:${ctx.services.slackApiUrl}:${channel}` };
   },
   async run(c, def, ctx) {
     const { mode, request, recorded, payload } = await renderSlackRequest(c, ctx, ctx.services.slackApiUrl);

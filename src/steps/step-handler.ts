@@ -54,6 +54,13 @@ export type PreviewContext = Pick<StepRunContext, 'input' | 'bindings' | 'depth'
   services: Pick<StepServices, 'slackApiUrl'>;
 };
 
+/** Where an attempt goes, known before it is made: what destinations match (API.md §10). */
+export interface StepTarget {
+  url: URL;
+  /** Slack: the channel or incoming webhook, paced on its own unless a destination covers it. */
+  pace?: string;
+}
+
 export type StepOutcome =
   | { kind: 'succeeded'; output: unknown; request?: unknown; response?: unknown }
   /** Come back at `until` (delay steps); no worker is held meanwhile. */
@@ -79,10 +86,18 @@ export interface StepHandler<D extends StepBaseDto = StepBaseDto, C = unknown> {
   readonly dto: new () => D;
   /** Pure steps touch nothing outside and may run inside a neighbouring step's job. */
   readonly pure: boolean;
+  /** Paced even where no destination covers it (Slack, API.md §10): `target` is asked every attempt. */
+  readonly paced?: boolean;
   /** Default `retry.attempts`. */
   readonly defaultAttempts: number;
   compile(def: D, path: string): C;
   run(compiled: C, def: D, ctx: StepRunContext): Promise<StepOutcome>;
+  /** Renders only the target of the next attempt (its URL), for the destination limiter. */
+  target?(
+    compiled: C,
+    def: D,
+    ctx: Pick<StepRunContext, 'input' | 'bindings' | 'services'>,
+  ): Promise<StepTarget>;
   /** Dry run (`POST /flows/{id}/test`): renders what `run` would do without doing it. */
   preview?(compiled: C, def: D, ctx: PreviewContext): Promise<StepPreview>;
 }
