@@ -4,13 +4,17 @@ import { Actor, ApiKeyGuard } from 'src/auth/api-key.guard';
 import { UuidParamPipe } from 'src/common/uuid-param.pipe';
 import { ListExecutionsDto } from 'src/executions/dto/list-executions.dto';
 import { ExecutionService } from 'src/executions/execution.service';
+import { IterationPageService, ListIterationsDto } from 'src/executions/loops/iteration-page.service';
 
 @ApiTags('executions')
 @ApiBearerAuth()
 @UseGuards(ApiKeyGuard)
 @Controller('api/v1/executions')
 export class ExecutionController {
-  constructor(private readonly executions: ExecutionService) {}
+  constructor(
+    private readonly executions: ExecutionService,
+    private readonly iterations: IterationPageService,
+  ) {}
 
   @Get()
   list(@Query() query: ListExecutionsDto) {
@@ -20,6 +24,11 @@ export class ExecutionController {
   @Get(':id')
   get(@Param('id', UuidParamPipe) id: string) {
     return this.executions.get(id);
+  }
+
+  @Get(':id/iterations')
+  listIterations(@Param('id', UuidParamPipe) id: string, @Query() query: ListIterationsDto) {
+    return this.iterations.page(id, query);
   }
 
   @Post(':id/retry')

@@ -15,8 +15,12 @@ import { jsonb } from 'src/common/jsonb';
 import { decodeCursor, Page, toPage } from 'src/common/pagination';
 import { ListExecutionsDto } from 'src/executions/dto/list-executions.dto';
 import { ExecutionPageRow, pageSql, rangeProblem } from 'src/executions/execution-filter';
-import { ExecutionEntity, StepRecord } from 'src/executions/execution.entity';
+import { ExecutionEntity } from 'src/executions/execution.entity';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { ON_ERROR_KEY } from 'src/executions/flow-walker';
+import { IterationRepository } from 'src/executions/loops/iteration.repository';
+import { LoopCoordinator } from 'src/executions/loops/loop-coordinator.service';
+import { stepRecordsView } from 'src/executions/step-records-view';
 import { routeEvent } from 'src/executions/route-event';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { RunStepJob, STEPS_QUEUE, stepJobId } from 'src/queue/queue.constants';
@@ -43,6 +47,8 @@ export class ExecutionService {
     private readonly launcher: ExecutionLauncher,
     private readonly audit: AuditService,
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
+    private readonly iterations: IterationRepository,
+    private readonly loops: LoopCoordinator,
   ) {}
 
   async list(query: ListExecutionsDto): Promise<Page<Record<string, unknown>>> {
@@ -78,23 +84,13 @@ export class ExecutionService {
   async get(id: string): Promise<Record<string, unknown>> {
     const e = await this.find(id);
     const flow = await this.flows.get(e.flowId, e.flowVersion);
-    // Failed before any step ran (its filter or idempotency key failed): its steps did not run.
+    // Failed before any step ran (its filter or idempotency key failed): no step will run.
     const unrun = e.status === 'failed' && e.startedAt === null ? 'cancelled' : 'pending';
-    const steps = flow.steps.map(({ def }) => {
-      const rec: StepRecord = e.steps[def.id] ?? { status: unrun, attempts: [] };
-      return {
-        id: def.id,
-        type: def.type,
-        ...(def.name ? { name: def.name } : {}),
-        status: rec.status,
-        ...(rec.output !== undefined ? { output: rec.output } : {}),
-        ...(rec.error !== undefined ? { error: rec.error } : {}),
-        ...(rec.resumeAt !== undefined && rec.status === 'waiting' ? { resumeAt: rec.resumeAt } : {}),
-        attempts: rec.attempts,
-      };
-    });
+    // A forEach's counters: one small row per loop, whatever its number of items.
+    const loops = [...flow.byId.values()].some((s) => s.loop) ? await this.iterations.counters(id) : undefined;
+    const records = stepRecordsView(flow, e.steps, unrun, loops);
     const secrets = Object.values(await this.secrets.values());
-    return maskSecrets({ ...this.summary(e), event: e.event, steps }, secrets);
+    return maskSecrets({ ...this.summary(e), event: e.event, ...records }, secrets);
   }
 
   private summary(
@@ -129,15 +125,19 @@ export class ExecutionService {
       if (e.status !== 'failed')
         throw new ConflictException(`only a failed execution can be retried; this one is ${e.status}`);
       const flow = await this.flows.get(e.flowId, e.flowVersion);
-      const failed = flow.steps.find(
+      // Everything that failed runs again (a branch walks into its chosen cases again), what succeeded
+      // keeps its output; the onError steps run again if the retry fails too.
+      const failed = [...flow.byId.values()].filter(
         ({ def }) => e.steps[def.id]?.status === 'failed' && !def.continueOnError,
       );
-      const from = failed?.def.id ?? flow.steps[0]?.def.id ?? '_';
-      if (failed) {
-        const rec = e.steps[from];
-        rec.status = 'pending';
+      for (const { def } of failed) {
+        const rec = e.steps[def.id];
+        rec.status = rec.taken ? 'running' : 'pending';
         delete rec.error;
       }
+      for (const { def } of flow.onError) delete e.steps[def.id];
+      delete e.steps[ON_ERROR_KEY];
+      const from = failed.find((s) => !s.branch)?.def.id ?? flow.steps[0]?.def.id ?? '_';
       // A fresh sequence (the clock) so the new job id never meets one Bull may still hold.
       const jobId = stepJobId(id, from, Date.now());
       await m.query(
@@ -208,6 +208,15 @@ export class ExecutionService {
           delete rec.resumeAt;
         }
       }
+      // Nested and onError steps that have a record (those that were reached).
+      for (const { def } of flow.byId.values()) {
+        const rec = e.steps[def.id];
+        if (!rec) continue;
+        if (['pending', 'running', 'waiting'].includes(rec.status)) {
+          rec.status = 'cancelled';
+          delete rec.resumeAt;
+        }
+      }
       await m.query(
         `UPDATE executions SET status = 'cancelled', steps = $2::jsonb, job_id = NULL, run_at = NULL,
                 finished_at = now(), updated_at = now() WHERE id = $1`,
@@ -224,6 +233,9 @@ export class ExecutionService {
         });
       return e.jobId;
     });
+    // Then the items of its loops (pending ones never start; running ones are fenced out). An item
+    // job that finds the execution cancelled does this too, should this process stop here.
+    await this.loops.cancel(id);
     // The runner ignores the job now (fenced by job_id); removing a delayed one just tidies Redis.
     // An active job cannot be removed: its attempt finishes, and its result is not written.
     if (jobId) {

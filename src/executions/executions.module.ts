@@ -5,6 +5,10 @@ import { ExecutionEvents } from 'src/executions/execution-events.service';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ExecutionRepository } from 'src/executions/execution.repository';
 import { ExecutionService } from 'src/executions/execution.service';
+import { IterationPageService } from 'src/executions/loops/iteration-page.service';
+import { IterationRepository } from 'src/executions/loops/iteration.repository';
+import { LoopCoordinator } from 'src/executions/loops/loop-coordinator.service';
+import { LoopRunner } from 'src/executions/loops/loop-runner.service';
 import { FlowsModule } from 'src/flows/flows.module';
 import { SecretsModule } from 'src/secrets/secrets.module';
 
@@ -17,7 +21,18 @@ import { SecretsModule } from 'src/secrets/secrets.module';
     ExecutionEvents,
     ExecutionEventsRelay,
     ExecutionService,
+    IterationRepository,
+    IterationPageService,
+    LoopCoordinator,
+    LoopRunner,
   ],
-  exports: [ExecutionRepository, ExecutionLauncher, ExecutionEvents, ExecutionService],
+  exports: [
+    ExecutionRepository,
+    ExecutionLauncher,
+    ExecutionEvents,
+    ExecutionService,
+    IterationRepository,
+    LoopRunner,
+  ],
 })
 export class ExecutionsModule {}

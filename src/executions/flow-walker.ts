@@ -11,7 +11,9 @@ import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
 export type Stop =
   | { kind: 'done' }
   | { kind: 'failed'; error: string; stepId: string; message: string }
-  | { kind: 'handoff'; stepId: string; delayMs: number; waiting: boolean };
+  | { kind: 'handoff'; stepId: string; delayMs: number; waiting: boolean }
+  /** A forEach starts (`items`) or resumes after a retry (`null`); its items run as jobs of their own. */
+  | { kind: 'loop'; stepId: string; items: unknown[] | null };
 
 /** What the walker asks of the runner: one attempt of one leaf step, and the `running` mark. */
 export interface WalkHooks {
@@ -21,6 +23,8 @@ export interface WalkHooks {
   markRunning(): { settle(): Promise<boolean> };
   /** Stores the record as it should be written (masked) once its attempt is over. */
   store(id: string, rec: StepRecord): void;
+  /** A forEach reached: its `if` and items (one recorded attempt); 'loop' to start or resume it. */
+  enterLoop(step: CompiledStep, rec: StepRecord, input: ExpressionInput): Promise<'continue' | Stop>;
 }
 
 /** Key of the onError phase's record in the steps map; `@` is not allowed in step ids, so it never collides. */
@@ -74,7 +78,7 @@ export class FlowWalker {
     if (phase.status !== 'running') return failedStop;
     this.input.error = failed;
     const r = await this.walk(this.flow.onError, false);
-    if (r === FENCED || r.kind === 'handoff') return r;
+    if (r === FENCED || r.kind === 'handoff' || r.kind === 'loop') return r;
     // A failure inside onError is recorded in its steps; it does not run onError again.
     phase.status = r.kind === 'done' ? 'succeeded' : 'failed';
     this.hooks.store(ON_ERROR_KEY, phase);
@@ -86,6 +90,11 @@ export class FlowWalker {
     for (const step of list) {
       const id = step.def.id;
       const rec: StepRecord = (this.steps[id] ??= { status: 'pending', attempts: [] });
+      if (step.loop) {
+        const r = await this.loop(step, rec, replay);
+        if (r === 'continue') continue;
+        return r;
+      }
       if (step.branch && rec.status !== 'skipped') {
         const r = await this.branch(step, rec, replay);
         if (r === 'continue') continue;
@@ -136,7 +145,7 @@ export class FlowWalker {
     for (const k of rec.taken ?? []) {
       const body = k === -1 ? branch.default : branch.cases[k].steps;
       const r = await this.walk(body, replay);
-      if (r === FENCED || r.kind === 'handoff') return r;
+      if (r === FENCED || r.kind === 'handoff' || r.kind === 'loop') return r;
       if (r.kind === 'failed') {
         rec.status = 'failed';
         rec.error = r.error;
@@ -151,6 +160,27 @@ export class FlowWalker {
     }
     this.input.steps[id] = rec.output ?? null;
     return 'continue';
+  }
+
+  /**
+   * A forEach: the main lane stops at it (a 'loop' stop: src/executions/loops runs the items) and
+   * comes back once the loop has ended and written this record's final status and output.
+   */
+  private async loop(step: CompiledStep, rec: StepRecord, replay: boolean): Promise<'continue' | Stop> {
+    const id = step.def.id;
+    if (DONE_STATES.has(rec.status)) {
+      if (rec.status === 'succeeded') this.input.steps[id] = rec.output ?? null;
+      return 'continue';
+    }
+    if (rec.status === 'failed') {
+      if (replay || step.def.continueOnError) return 'continue';
+      const message = rec.error ?? 'failed';
+      return { kind: 'failed', error: `step ${id} failed: ${message}`, stepId: id, message };
+    }
+    if (replay) return 'continue';
+    const r = await this.hooks.enterLoop(step, rec, this.input);
+    this.hooks.store(id, rec);
+    return r;
   }
 
   /** Evaluates the branch's `if` and its cases' `when`: one recorded attempt. */

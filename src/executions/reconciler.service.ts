@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { Queue } from 'bull';
 import { AppConfig } from 'src/config/app-config';
 import { ExecutionRepository } from 'src/executions/execution.repository';
+import { IterationRepository, keyText } from 'src/executions/loops/iteration.repository';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { RUN_STEP_JOB, RunStepJob, STEPS_QUEUE, stepJobOptions } from 'src/queue/queue.constants';
 
@@ -22,6 +23,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly executions: ExecutionRepository,
+    private readonly iterations: IterationRepository,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
@@ -41,9 +43,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     if (this.running) return 0;
     this.running = true;
     let added = 0;
+    let items = 0;
     try {
+      items = await this.sweepItems();
       const stale = await this.executions.stale(this.config.values.RECONCILE_AFTER_MS, BATCH);
-      if (stale.length === 0) return 0;
+      if (stale.length === 0) return items;
       const client = this.queue.client;
       const keyPrefix = `${this.config.values.QUEUE_PREFIX}:${STEPS_QUEUE}:`;
       const pipeline = client.pipeline();
@@ -74,6 +78,35 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn({ err: e }, 'reconciler pass failed; next pass will try again');
     } finally {
       this.running = false;
+    }
+    return added + items;
+  }
+
+  /** The same for the items of forEach loops: every item with a job names it in its row. */
+  private async sweepItems(): Promise<number> {
+    const stale = await this.iterations.stale(this.config.values.RECONCILE_AFTER_MS, BATCH);
+    if (stale.length === 0) return 0;
+    const keyPrefix = `${this.config.values.QUEUE_PREFIX}:${STEPS_QUEUE}:`;
+    const pipeline = this.queue.client.pipeline();
+    for (const it of stale) pipeline.exists(`${keyPrefix}${it.jobId}`);
+    const results = (await pipeline.exec()) ?? [];
+    const absent = stale.filter((_it, i) => results[i]?.[1] === 0);
+    const current = await this.iterations.currentJobIds(absent);
+    let added = 0;
+    for (const it of absent.filter((a) => current.get(keyText(a)) === a.jobId)) {
+      const stepId = it.jobId.split(':')[2] ?? '_';
+      const delay = it.runAt ? Math.max(0, it.runAt.getTime() - Date.now()) : 0;
+      await this.queue.add(
+        RUN_STEP_JOB,
+        { v: 1, executionId: it.executionId, stepId, item: { loop: it.loop, idx: it.idx } },
+        stepJobOptions(it.jobId, delay),
+      );
+      added++;
+    }
+    await this.iterations.touch(stale);
+    if (added > 0) {
+      this.metrics.reconciled.inc(added);
+      this.logger.warn({ added }, 're-added jobs of forEach items that had none');
     }
     return added;
   }

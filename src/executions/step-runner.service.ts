@@ -9,6 +9,7 @@ import { backoffDelay, resolvePolicy } from 'src/executions/retry-policy';
 import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { FENCED, FlowWalker, Stop } from 'src/executions/flow-walker';
+import { LoopRunner } from 'src/executions/loops/loop-runner.service';
 import { ExecutionEvents } from 'src/executions/execution-events.service';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { RunStepJob, jobSeq, stepJobId } from 'src/queue/queue.constants';
@@ -77,10 +78,17 @@ export class StepRunner {
     private readonly metrics: MetricsService,
     private readonly launcher: ExecutionLauncher,
     @Inject(STEP_SERVICES) private readonly services: StepServices,
+    private readonly loops: LoopRunner,
     private readonly destinations: DestinationLimiter,
   ) {}
 
   async run(job: RunStepJob, jobId: string): Promise<void> {
+    // A job of one item of a forEach: the same attempts, on the item's own records.
+    if (job.item) {
+      return this.loops.runItem(job, jobId, (c, step, rec, into) =>
+        this.attempt(c.ex, c.flow, step, rec, into, c.secrets, c.secretValues),
+      );
+    }
     const ex = await this.executions.load(job.executionId);
     // Fencing: a job that is not the execution's current one (cancelled, replaced, re-added) does nothing.
     if (!ex || ex.jobId !== jobId || !['queued', 'running', 'waiting'].includes(ex.status)) return;
@@ -101,9 +109,11 @@ export class StepRunner {
       // Stored masked, handed on real: later steps of this job see the value, a reload (the next job,
       // a retry, the API) sees *** in its place (secret-mask.ts).
       store: (id, rec) => (steps[id] = maskStepRecord(rec, secretValues)),
+      enterLoop: (step, rec, into) => this.loops.enter(ex.id, step, rec, into, { secrets }, secretValues),
     });
     let stop = await walker.run();
     if (stop === FENCED) return;
+    if (stop.kind === 'loop') return this.loops.start(ex, jobId, flow, steps, stop);
     if (stop.kind === 'failed') stop = { ...stop, error: maskErrorText(stop.error, secretValues) };
     await this.commit(ex, jobId, steps, stop);
   }
@@ -298,7 +308,7 @@ export class StepRunner {
     ex: ExecutionState,
     jobId: string,
     steps: Record<string, StepRecord>,
-    stop: Stop,
+    stop: Exclude<Stop, { kind: 'loop' }>,
   ): Promise<void> {
     let status: ExecutionStatus;
     let nextJob: string | null = null;

@@ -8,6 +8,7 @@ import { ScheduleTriggerDto } from 'src/schedules/schedule-trigger.dto';
 import { SIGN_DTO_BY_SCHEME } from 'src/steps/outbound/sign-config.dto';
 import { IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { BranchCaseDefinition, BranchStepDto } from 'src/steps/branch.step';
+import { FOR_EACH_DEFAULT_MAX_ITEMS, ForEachStepDto } from 'src/steps/for-each.step';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepHandler } from 'src/steps/step-handler';
 import { STEP_HANDLERS, STEP_TYPES } from 'src/steps/step-registry';
@@ -15,7 +16,7 @@ import { VERIFY_DTO_BY_SCHEME } from 'src/triggers/verification/verify-config.dt
 import { WebhookTriggerDto } from 'src/triggers/webhook-trigger.dto';
 
 export const MAX_STEPS = 200;
-/** Levels of `branch` (and later `forEach`) inside each other. */
+/** Levels of `branch` and `forEach` inside each other. */
 export const MAX_NESTING = 4;
 
 /** `onError: {"steps": [...]}`; the steps are checked like the flow's own. */
@@ -39,6 +40,8 @@ interface StepsWalk {
   seen: Set<string>;
   count: number;
   errors: string[];
+  /** forEach steps around the list being checked (a loop inside a loop is refused for now). */
+  loops: number;
 }
 
 /** Checks a list of steps and, below branches, theirs; every message names its field path. */
@@ -83,6 +86,19 @@ function validateSteps(raw: unknown, path: string, depth: number, walk: StepsWal
         if (b.default !== undefined) validateSteps(b.default, `${at}.default`, depth + 1, walk);
       }
     }
+    if (def.type === 'forEach' && e.length === 0) {
+      if (depth + 1 > MAX_NESTING) {
+        errors.push(`${at}: branches and loops nest at most ${MAX_NESTING} levels deep`);
+      } else if (walk.loops > 0) {
+        // Each item's progress lives in one row per (loop, item); a loop per item of another loop
+        // would need rows keyed by the outer items too, which this version does not have.
+        errors.push(`${at}: a forEach inside another forEach is not supported yet`);
+      } else {
+        walk.loops++;
+        validateSteps((def as unknown as ForEachStepDto).steps, `${at}.steps`, depth + 1, walk);
+        walk.loops--;
+      }
+    }
     out.push(def);
   });
   return out;
@@ -111,6 +127,16 @@ export interface CompiledStep {
   if?: CompiledExpression;
   /** A branch's cases and default steps, compiled like the flow's own. */
   branch?: CompiledBranch;
+  /** A forEach's items expression and steps. */
+  loop?: CompiledLoop;
+}
+
+export interface CompiledLoop {
+  items: CompiledExpression;
+  steps: CompiledStep[];
+  concurrency: number;
+  maxItems: number;
+  onItemError: 'stop' | 'continue';
 }
 
 export interface CompiledCase {
@@ -191,7 +217,7 @@ export function validateDefinition(raw: {
   const trigger = validateTrigger(raw.trigger, errors);
   if (raw.filter !== undefined && raw.filter !== null && typeof raw.filter !== 'string')
     errors.push('filter must be a string');
-  const walk: StepsWalk = { seen: new Set(), count: 0, errors };
+  const walk: StepsWalk = { seen: new Set(), count: 0, errors, loops: 0 };
   const steps = validateSteps(raw.steps, 'steps', 0, walk);
   let onError: FlowDefinition['onError'];
   if (raw.onError !== undefined && raw.onError !== null) {
@@ -258,6 +284,17 @@ function compileSteps(
           steps: compileSteps(c.steps as FlowDefinition['steps'], `${at}.cases[${ci}].steps`, errors, byId),
         })),
         default: compileSteps((b.default ?? []) as FlowDefinition['steps'], `${at}.default`, errors, byId),
+      };
+    }
+    if (def.type === 'forEach') {
+      const f = def as unknown as ForEachStepDto;
+      step.loop = {
+        // Reported by expression() when it does not parse; the flow is then refused below.
+        items: expression(f.items, `${at}.items`, errors) as CompiledExpression,
+        steps: compileSteps(f.steps as FlowDefinition['steps'], `${at}.steps`, errors, byId),
+        concurrency: f.concurrency ?? 1,
+        maxItems: f.maxItems ?? FOR_EACH_DEFAULT_MAX_ITEMS,
+        onItemError: f.onItemError ?? 'stop',
       };
     }
     byId.set(def.id, step);

@@ -9,11 +9,24 @@ export interface RunStepJob {
   v: 1;
   executionId: string;
   stepId: string;
+  /** Set for a job of one item of a forEach (src/executions/loops): which loop, which item. */
+  item?: { loop: string; idx: number };
 }
 
 /** `executionId:stepId:seq` — unique per hand-off, so a re-add by the reconciler dedupes in Bull. */
 export function stepJobId(executionId: string, stepId: string, seq: number): string {
   return `${executionId}:${stepId}:${seq}`;
+}
+
+/** `executionId:loop#idx:stepId:seq` — a job of one item; jobSeq() reads it like any other. */
+export function itemJobId(
+  executionId: string,
+  loop: string,
+  idx: number,
+  stepId: string,
+  seq: number,
+): string {
+  return `${executionId}:${loop}#${idx}:${stepId}:${seq}`;
 }
 
 export function jobSeq(jobId: string | null): number {

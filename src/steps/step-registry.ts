@@ -3,6 +3,7 @@ import { branchStep } from 'src/steps/branch.step';
 import { delayStep } from 'src/steps/delay.step';
 import { emailStep } from 'src/steps/email.step';
 import { emitStep } from 'src/steps/emit.step';
+import { forEachStep } from 'src/steps/for-each.step';
 import { httpStep } from 'src/steps/http.step';
 import { mqttStep } from 'src/steps/mqtt.step';
 import { natsStep } from 'src/steps/nats.step';
@@ -19,6 +20,7 @@ export const STEP_HANDLERS: Record<string, StepHandler> = {
   [delayStep.type]: delayStep,
   [emitStep.type]: emitStep,
   [branchStep.type]: branchStep,
+  [forEachStep.type]: forEachStep,
   [amqpStep.type]: amqpStep,
   [mqttStep.type]: mqttStep,
   [natsStep.type]: natsStep,

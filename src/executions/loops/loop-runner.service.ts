@@ -1,0 +1,248 @@
+import { Injectable } from '@nestjs/common';
+import {
+  ExpressionBindings,
+  ExpressionEvaluationError,
+  ExpressionInput,
+  isTruthy,
+} from 'src/expressions/expression';
+import { AttemptRecord, StepRecord } from 'src/executions/execution.entity';
+import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { ExecutionRepository, ExecutionState } from 'src/executions/execution.repository';
+import { FENCED, FlowWalker, ON_ERROR_KEY, Stop } from 'src/executions/flow-walker';
+import { IterationRepository, ItemKey } from 'src/executions/loops/iteration.repository';
+import { LoopCoordinator } from 'src/executions/loops/loop-coordinator.service';
+import { CompiledFlow, CompiledLoop, CompiledStep } from 'src/flows/flow-compiler';
+import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { RunStepJob, itemJobId, jobSeq } from 'src/queue/queue.constants';
+import { maskSecrets } from 'src/secrets/secret-cipher';
+import { maskErrorText, maskStepRecord } from 'src/secrets/secret-mask';
+import { SecretsService } from 'src/secrets/secrets.service';
+
+/** What an item's attempt needs from the job around it (the step runner's attempt() takes these). */
+export interface ItemAttemptContext {
+  ex: ExecutionState;
+  flow: CompiledFlow;
+  secrets: Record<string, string>;
+  secretValues: string[];
+}
+
+/** One attempt of one leaf step: the step runner's, so an item's steps retry exactly as top-level ones. */
+export type ItemAttempt = (
+  ctx: ItemAttemptContext,
+  step: CompiledStep,
+  rec: StepRecord,
+  input: ExpressionInput,
+) => Promise<'continue' | Stop>;
+
+/** The expression input inside a loop body (API.md section 3, "Control flow"). */
+type LoopInput = ExpressionInput & {
+  item: unknown;
+  index: number;
+  loops: Record<string, { item: unknown; index: number }>;
+};
+
+const EXECUTION_ACTIVE = ['queued', 'running', 'waiting'];
+
+/** The items a forEach's `items` gave: an array as it is, nothing as none, any other value as one item. */
+export function toItems(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** The output of the last of the body's steps that ran (null when none ran, or it failed). */
+function lastOutput(body: CompiledStep[], steps: Record<string, StepRecord>): unknown {
+  for (let i = body.length - 1; i >= 0; i--) {
+    const rec = steps[body[i].def.id];
+    if (!rec || rec.status === 'skipped' || rec.status === 'pending' || rec.status === 'cancelled') continue;
+    return rec.status === 'succeeded' ? (rec.output ?? null) : null;
+  }
+  return null;
+}
+
+/**
+ * The step runner's side of forEach: enter() evaluates a loop's `if` and `items` when the main lane
+ * reaches it, start() hands the loop to the LoopCoordinator, and runItem() runs one job of one item —
+ * the loop body walked with the item's own step records (one row in `iterations`), outbound steps
+ * one per job, exactly like top-level ones. A hand-off writes the item's row only.
+ */
+@Injectable()
+export class LoopRunner {
+  constructor(
+    private readonly executions: ExecutionRepository,
+    private readonly iterations: IterationRepository,
+    private readonly coordinator: LoopCoordinator,
+    private readonly flows: FlowCacheService,
+    private readonly secrets: SecretsService,
+    private readonly launcher: ExecutionLauncher,
+  ) {}
+
+  /**
+   * The main lane reached a forEach: resume it if it ran before (a retry), else evaluate its `if`
+   * and `items` as one recorded attempt. Zero items: the step succeeds with `[]` at once; more than
+   * `maxItems`: it fails before any item runs.
+   */
+  async enter(
+    executionId: string,
+    step: CompiledStep,
+    rec: StepRecord,
+    input: ExpressionInput,
+    bindings: ExpressionBindings,
+    secretValues: string[],
+  ): Promise<'continue' | Stop> {
+    const id = step.def.id;
+    const loop = step.loop as CompiledLoop;
+    if (await this.coordinator.exists(executionId, id)) {
+      rec.status = 'running';
+      return { kind: 'loop', stepId: id, items: null };
+    }
+    const started = Date.now();
+    const attempt = (error?: string): AttemptRecord => ({
+      n: rec.attempts.length + 1,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: Date.now() - started,
+      ...(error !== undefined ? { error } : {}),
+    });
+    let message: string;
+    try {
+      if (step.if && !isTruthy(await step.if.evaluate(input, bindings))) {
+        rec.status = 'skipped';
+        rec.attempts.push(attempt());
+        return 'continue';
+      }
+      const items = toItems(await loop.items.evaluate(input, bindings));
+      if (items.length === 0) {
+        rec.status = 'succeeded';
+        rec.output = [];
+        rec.attempts.push(attempt());
+        input.steps[id] = [];
+        return 'continue';
+      }
+      if (items.length <= loop.maxItems) {
+        rec.status = 'running';
+        rec.attempts.push(attempt());
+        // Items are stored like outputs: with secret values masked.
+        return { kind: 'loop', stepId: id, items: maskSecrets(items, secretValues) };
+      }
+      message = `items gave ${items.length} items, more than maxItems (${loop.maxItems}); no item ran`;
+    } catch (e) {
+      message = e instanceof ExpressionEvaluationError ? e.message : `internal error: ${String(e)}`;
+    }
+    rec.status = 'failed';
+    rec.error = message;
+    rec.attempts.push(attempt(message));
+    if (step.def.continueOnError) return 'continue';
+    return { kind: 'failed', error: `step ${id} failed: ${message}`, stepId: id, message };
+  }
+
+  /** The main lane stops at the loop: hand it to the coordinator (fenced by this job). */
+  async start(
+    ex: ExecutionState,
+    jobId: string,
+    flow: CompiledFlow,
+    steps: Record<string, StepRecord>,
+    stop: Extract<Stop, { kind: 'loop' }>,
+  ): Promise<void> {
+    const loop = flow.byId.get(stop.stepId)?.loop;
+    if (!loop) throw new Error(`step ${stop.stepId} is not a forEach of flow ${flow.id}`);
+    await this.coordinator.start(
+      { id: ex.id, fence: jobId, mainSeq: jobSeq(jobId) + 1, steps },
+      { id: stop.stepId, def: loop },
+      stop.items,
+    );
+  }
+
+  /** One job of one item: fenced by the item's job id, as a main-lane job is by the execution's. */
+  async runItem(job: RunStepJob, jobId: string, attempt: ItemAttempt): Promise<void> {
+    const key: ItemKey = { executionId: job.executionId, loop: job.item!.loop, idx: job.item!.idx };
+    const [it, ex] = await Promise.all([this.iterations.load(key), this.executions.load(job.executionId)]);
+    if (!it || it.jobId !== jobId || !['running', 'waiting'].includes(it.status)) return;
+    if (!ex || !EXECUTION_ACTIVE.includes(ex.status)) {
+      // Cancelled (or gone) while this item still had a job: finish the cancel's second half.
+      if (ex) await this.coordinator.cancel(ex.id);
+      return;
+    }
+    const flow = await this.flows.get(ex.flowId, ex.flowVersion);
+    const loop = flow.byId.get(key.loop)?.loop;
+    if (!loop) throw new Error(`step ${key.loop} is not a forEach of flow ${flow.id}`);
+    const secrets = await this.secrets.values(ex.secretsVersion);
+    const secretValues = Object.values(secrets);
+    const input: LoopInput = {
+      event: ex.event,
+      steps: {},
+      flow: { id: flow.id, name: flow.name, version: flow.version },
+      execution: { id: ex.id },
+      item: it.item,
+      index: key.idx,
+      loops: { [key.loop]: { item: it.item, index: key.idx } },
+    };
+    // What the main lane had when it reached the loop; a body step's id is never among them.
+    for (const [id, rec] of Object.entries(ex.steps)) {
+      if (rec.status === 'succeeded' && flow.byId.has(id)) input.steps[id] = rec.output ?? null;
+    }
+    const phase = ex.steps[ON_ERROR_KEY];
+    if (phase) input.error = phase.output as { stepId: string; message: string };
+    const steps: Record<string, StepRecord> = structuredClone(it.steps);
+    const ctx: ItemAttemptContext = { ex, flow, secrets, secretValues };
+    const body: CompiledFlow = { ...flow, steps: loop.steps, onError: [] };
+    const walker = new FlowWalker(
+      body,
+      steps,
+      input,
+      { secrets },
+      {
+        attempt: (step, rec, into) => attempt(ctx, step, rec, into),
+        // The item shows as running from its claim on: no extra write while it talks to the world.
+        markRunning: () => ({ settle: async () => true }),
+        store: (id, rec) => (steps[id] = maskStepRecord(rec, secretValues)),
+        enterLoop: async () => {
+          throw new Error('a forEach inside a forEach is refused when the flow is saved');
+        },
+      },
+    );
+    const stop = await walker.run();
+    if (stop === FENCED) return;
+    switch (stop.kind) {
+      case 'handoff': {
+        const next = itemJobId(ex.id, key.loop, key.idx, stop.stepId, jobSeq(jobId) + 1);
+        const saved = await this.iterations.saveProgress(key, jobId, {
+          status: stop.waiting ? 'waiting' : 'running',
+          steps,
+          jobId: next,
+          runAt: new Date(Date.now() + stop.delayMs),
+        });
+        // Committed first: a lost add is re-added by the reconciler from the item's row.
+        if (saved) {
+          this.launcher.enqueue(
+            { v: 1, executionId: ex.id, stepId: stop.stepId, item: job.item },
+            next,
+            stop.delayMs,
+          );
+        }
+        return;
+      }
+      case 'done':
+        await this.coordinator.finish({
+          key,
+          fence: jobId,
+          status: 'succeeded',
+          steps,
+          output: lastOutput(loop.steps, steps),
+          error: null,
+        });
+        return;
+      case 'failed':
+        await this.coordinator.finish({
+          key,
+          fence: jobId,
+          status: 'failed',
+          steps,
+          output: null,
+          error: maskErrorText(stop.error, secretValues),
+        });
+        return;
+      case 'loop':
+        throw new Error('a forEach inside a forEach is refused when the flow is saved');
+    }
+  }
+}
