@@ -105,13 +105,19 @@ describe('destinations: shared limits and a circuit breaker (API.md §10)', () =
     const unknown = await t.api('PUT', '/api/v1/destinations/x', { ...ok, burst: 3 });
     expect(unknown.status).toBe(400);
     expect(JSON.stringify(unknown.body.message)).toMatch(/burst/);
-    const nested = await t.api('PUT', '/api/v1/destinations/x', { ...ok, rateLimit: { max: 1, perMs: 1000, x: 1 } });
+    const nested = await t.api('PUT', '/api/v1/destinations/x', {
+      ...ok,
+      rateLimit: { max: 1, perMs: 1000, x: 1 },
+    });
     expect(nested.status).toBe(400);
     const badMatch = await t.api('PUT', '/api/v1/destinations/x', { ...ok, match: ['http://a.com/x'] });
     expect(badMatch.status).toBe(400);
     expect(JSON.stringify(badMatch.body.message)).toMatch(/match/);
     expect((await t.api('PUT', '/api/v1/destinations/x', { ...ok, match: [] })).status).toBe(400);
-    const badLimit = await t.api('PUT', '/api/v1/destinations/x', { ...ok, rateLimit: { max: 0, perMs: 1000 } });
+    const badLimit = await t.api('PUT', '/api/v1/destinations/x', {
+      ...ok,
+      rateLimit: { max: 0, perMs: 1000 },
+    });
     expect(badLimit.status).toBe(400);
 
     const put = await t.api('PUT', '/api/v1/destinations/partner-api', ok);
@@ -153,14 +159,22 @@ describe('destinations: shared limits and a circuit breaker (API.md §10)', () =
         const page = await t.api('GET', '/api/v1/executions?status=waiting&limit=1');
         return page.body.items[0] ? execution(page.body.items[0].id) : null;
       }, 10_000);
-      expect(waiting.steps[0]).toMatchObject({ status: 'waiting', waitingFor: 'destination rate-50: rate limit' });
+      expect(waiting.steps[0]).toMatchObject({
+        status: 'waiting',
+        waitingFor: 'destination rate-50: rate limit',
+      });
       expect(waiting.steps[0].attempts).toEqual([]);
       await waitFor(() => rx.requests.length >= 300, 30_000);
       const list = await allSucceeded(ids, 10_000);
       expect(list.every((e) => e.steps[0].attempts.length === 1)).toBe(true);
       expect(new Set(rx.requests.map((r) => (r.json as { n: number }).n)).size).toBe(300);
       expect(rx.requests.length).toBe(300);
-      expect(maxInWindow(rx.requests.map((r) => r.at), 1000)).toBeLessThanOrEqual(52);
+      expect(
+        maxInWindow(
+          rx.requests.map((r) => r.at),
+          1000,
+        ),
+      ).toBeLessThanOrEqual(52);
     } finally {
       await t.api('DELETE', '/api/v1/destinations/rate-50');
       await rx.stop();
@@ -193,7 +207,12 @@ describe('destinations: shared limits and a circuit breaker (API.md §10)', () =
   });
 
   /** Fires `count` events at a flow whose receiver fails until told otherwise; waits for the circuit to open. */
-  async function openCircuit(name: string, rx: Receiver, cooldownMs: number, count: number): Promise<string[]> {
+  async function openCircuit(
+    name: string,
+    rx: Receiver,
+    cooldownMs: number,
+    count: number,
+  ): Promise<string[]> {
     rx.script('/fragile', [{ status: 503, body: { down: true } }]);
     await t.api('PUT', `/api/v1/destinations/${name}`, {
       match: [hostOf(rx.url)],
@@ -202,7 +221,10 @@ describe('destinations: shared limits and a circuit breaker (API.md §10)', () =
     const hook = await flow(`${rx.url}/fragile`, { attempts: 10, backoff: { type: 'fixed', delayMs: 20 } });
     const ids: string[] = [];
     for (let n = 0; n < count; n++) ids.push((await fire(hook, { n })).body.executionId);
-    await waitFor(async () => (await t.api('GET', `/api/v1/destinations/${name}`)).body.state.circuit === 'open', 10_000);
+    await waitFor(
+      async () => (await t.api('GET', `/api/v1/destinations/${name}`)).body.state.circuit === 'open',
+      10_000,
+    );
     return ids;
   }
 
@@ -236,7 +258,9 @@ describe('destinations: shared limits and a circuit breaker (API.md §10)', () =
       const got = (await t.api('GET', '/api/v1/destinations/fragile-reset')).body.state;
       expect(got).toMatchObject({ circuit: 'open', openedAt: expect.any(String), waiting: 6 });
       const text = await scrape(t.url);
-      expect(metricValue(text, 'hookflow_destination_circuit_open', { destination: 'fragile-reset' })).toBe(1);
+      expect(metricValue(text, 'hookflow_destination_circuit_open', { destination: 'fragile-reset' })).toBe(
+        1,
+      );
       expect(metricValue(text, 'hookflow_destination_waiting', { destination: 'fragile-reset' })).toBe(6);
 
       rx.script('/fragile', [{ status: 200, body: { ok: true } }]);
@@ -255,7 +279,9 @@ describe('destinations: shared limits and a circuit breaker (API.md §10)', () =
         ['destination.set', 'bootstrap'],
       ]);
       const after = await scrape(t.url);
-      expect(metricValue(after, 'hookflow_destination_circuit_open', { destination: 'fragile-reset' })).toBe(0);
+      expect(metricValue(after, 'hookflow_destination_circuit_open', { destination: 'fragile-reset' })).toBe(
+        0,
+      );
     } finally {
       await t.api('DELETE', '/api/v1/destinations/fragile-reset');
       await rx.stop();
@@ -274,9 +300,9 @@ describe('destinations: shared limits and a circuit breaker (API.md §10)', () =
       const state = (await t.api('GET', '/api/v1/destinations/fragile-probe')).body.state;
       expect(state).toEqual({ circuit: 'closed', inFlight: 0, waiting: 0 });
       const audit = await t.api('GET', '/api/v1/audit?action=destination.circuit_closed&limit=200');
-      expect(audit.body.items.some((a: any) => a.target === 'destination:fragile-probe' && a.actor === 'system')).toBe(
-        true,
-      );
+      expect(
+        audit.body.items.some((a: any) => a.target === 'destination:fragile-probe' && a.actor === 'system'),
+      ).toBe(true);
     } finally {
       await t.api('DELETE', '/api/v1/destinations/fragile-probe');
       await rx.stop();

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { DestinationKeys, DestinationRegistry } from 'src/destinations/destination-registry.service';
-import { ACQUIRE_LUA, RELEASE_LUA, RESET_LUA } from 'src/destinations/limiter-scripts';
+import { ACQUIRE_LUA, DESTINATION_KEYS, RELEASE_LUA, RESET_LUA } from 'src/destinations/limiter-scripts';
 import type { StepTarget } from 'src/steps/step-handler';
 
 /** Slack pacing (API.md §10, should): one message per second per channel or incoming webhook. */
@@ -107,7 +107,7 @@ export class DestinationLimiter implements OnModuleInit {
       ];
       const keys: string[] = [this.registry.versionKey];
       for (const l of limits) {
-        keys.push(l.keys.s, l.keys.l, l.keys.w, l.keys.j, l.keys.d);
+        keys.push(...DESTINATION_KEYS.map((k) => l.keys[k]));
         argv.push(l.name, l.max, l.perMs, l.concurrency, l.failures, l.cooldownMs, l.expireMs);
       }
       const r = (await this.call(this.acquireCmd, keys.length, ...keys, ...argv)) as Array<string | number>;
@@ -132,6 +132,7 @@ export class DestinationLimiter implements OnModuleInit {
         };
       }
       const [, why, name, wakeAt, now, since] = r;
+      this.wake(r.slice(6).map(String));
       const limit = limits.find((l) => l.name === name);
       return {
         kind: 'wait',
@@ -168,7 +169,7 @@ export class DestinationLimiter implements OnModuleInit {
     const argv: Array<string | number> = [lease, outcome, limits.length];
     const keys: string[] = [];
     for (const l of limits) {
-      keys.push(l.keys.s, l.keys.l, l.keys.w, l.keys.j, l.keys.d);
+      keys.push(...DESTINATION_KEYS.map((k) => l.keys[k]));
       argv.push(l.name, l.concurrency, l.failures);
     }
     try {

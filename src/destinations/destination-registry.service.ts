@@ -31,6 +31,7 @@ export interface DestinationKeys {
   w: string;
   j: string;
   d: string;
+  r: string;
 }
 
 /**
@@ -80,7 +81,7 @@ export class DestinationRegistry implements OnModuleInit, OnApplicationShutdown 
 
   keys(name: string): DestinationKeys {
     const base = `${this.prefix}:${name}`;
-    return { s: `${base}:s`, l: `${base}:l`, w: `${base}:w`, j: `${base}:j`, d: `${base}:d` };
+    return { s: `${base}:s`, l: `${base}:l`, w: `${base}:w`, j: `${base}:j`, d: `${base}:d`, r: `${base}:r` };
   }
 
   async onModuleInit(): Promise<void> {

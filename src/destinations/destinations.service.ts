@@ -111,7 +111,7 @@ export class DestinationsService {
     // Whatever waited for it goes now; its state goes with it.
     const jobs = await this.waiters(name);
     const k = this.registry.keys(name);
-    await this.registry.redis.del(k.s, k.l, k.w, k.j, k.d);
+    await this.registry.redis.del(k.s, k.l, k.w, k.j, k.d, k.r);
     this.limiter.wake(jobs);
   }
 
@@ -131,6 +131,7 @@ export class DestinationsService {
       .hmget(k.s, 'circuit', 'openedAt')
       .zcount(k.l, now, '+inf')
       .zcard(k.w)
+      .zcount(k.r, now, '+inf')
       .exec();
     const [circuit, openedAt] = (res?.[0]?.[1] as Array<string | null> | undefined) ?? [];
     const opened = openedAt ? Number(openedAt) : undefined;
@@ -144,7 +145,8 @@ export class DestinationsService {
       circuit: shown,
       ...(shown !== 'closed' && opened !== undefined ? { openedAt: new Date(opened).toISOString() } : {}),
       inFlight: Number(res?.[1]?.[1] ?? 0),
-      waiting: Number(res?.[2]?.[1] ?? 0),
+      // In line for a slot or the circuit, or holding a rate slot still to come.
+      waiting: Number(res?.[2]?.[1] ?? 0) + Number(res?.[3]?.[1] ?? 0),
     };
   }
 

@@ -1,11 +1,20 @@
 /**
  * The destination limiter's decisions, one Lua script each, so that every worker process sees one
- * state (API.md §10). Per destination five keys: `s` (a hash: circuit, openedAt, count, probe,
- * probeUntil, next), `l` (leases in flight: member → expiry), `w` (the line: member → the time it
- * began to wait), `j` (member → the Bull job that comes back for it) and `d` (member → when it is due
- * back). Times are Redis's own clock (TIME), so processes on different machines agree.
+ * state (API.md §10). Per destination six keys: `s` (a hash: circuit, openedAt, count, probe,
+ * probeUntil, next), `l` (leases in flight: lease → expiry), `w` (the line: member → the time it
+ * began to wait), `j` (member → the Bull job that comes back for it), `d` (member → when it is due
+ * back) and `r` (rate slots reserved: member → the slot's time). Times are Redis's own clock (TIME),
+ * so processes on different machines agree.
+ *
+ * A rate limit is a pace, not a bucket: attempts are spaced perMs / max apart (a bucket with a burst of
+ * `max` lets twice the limit reach the receiver within one second). A step that finds the pace ahead
+ * of it reserves the next free slot and comes back for it, so the order of reservations is the order
+ * of waiting and a late step loses only its own slot. The line (`w`) orders steps that wait for a
+ * concurrency slot or behind a circuit; it moves by promoting the head's job when there is room.
  */
 
+/** Keys per destination, in this order. */
+export const DESTINATION_KEYS = ['s', 'l', 'w', 'j', 'd', 'r'] as const;
 /** Spacing margin: the limit's spacing stretched by 3 %, so jitter on the way stays under §10's 5 %. */
 export const SPACING_MARGIN = 1.03;
 /** A waiter not back this long after it was due gives up its place (a cancelled or lost step). */
@@ -19,11 +28,11 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 /**
- * acquire: may this attempt go now? KEYS[1] the version key, then 5 keys per destination.
+ * acquire: may this attempt go now? KEYS[1] the version key, then 6 keys per destination.
  * ARGV: version token ('' skips the check), member, job, since ('' = now), lease, leaseTtlMs, n,
  * then per destination: name, max, perMs, concurrency, failures, cooldownMs, expireMs (0 = keep).
  * Answers {'stale'} when the caller's copy of the destinations is out of date; {'ok', report,
- * jobs to wake...}; or {'wait', why, name, wakeAt, now, since}.
+ * jobs to wake...}; or {'wait', why, name, wakeAt, now, since, jobs to wake...}.
  */
 export const ACQUIRE_LUA = `${PRELUDE}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'stale'} end
@@ -31,97 +40,138 @@ local member, job, lease = ARGV[2], ARGV[3], ARGV[5]
 local since = tonumber(ARGV[4]) or now
 local ttl, n = tonumber(ARGV[6]), tonumber(ARGV[7])
 local GRACE, SLOT_WAIT, STAGGER, PROBE_RECHECK = ${WAITER_GRACE_MS}, ${SLOT_WAIT_MS}, 10, 500
-local d, blocked = {}, false
+local d, blocked, wakeJobs = {}, false, {}
+
+-- the head of a line goes next when nothing but the line holds it
+local function wakeHead(x)
+  if x.conc > 0 and redis.call('ZCARD', x.L) >= x.conc then return end
+  for _, head in ipairs(redis.call('ZRANGE', x.W, 0, 1)) do
+    if head ~= member then
+      local j = redis.call('HGET', x.J, head)
+      if j then table.insert(wakeJobs, j); redis.call('HSET', x.D, head, now) end
+      return
+    end
+  end
+end
+
 for i = 1, n do
-  local k, a = 1 + (i - 1) * 5, 7 + (i - 1) * 7
+  local k, a = 1 + (i - 1) * 6, 7 + (i - 1) * 7
   local x = { S = KEYS[k + 1], L = KEYS[k + 2], W = KEYS[k + 3], J = KEYS[k + 4], D = KEYS[k + 5],
-    name = ARGV[a + 1], max = tonumber(ARGV[a + 2]), per = tonumber(ARGV[a + 3]),
+    R = KEYS[k + 6], name = ARGV[a + 1], max = tonumber(ARGV[a + 2]), per = tonumber(ARGV[a + 3]),
     conc = tonumber(ARGV[a + 4]), fails = tonumber(ARGV[a + 5]), cool = tonumber(ARGV[a + 6]),
     expire = tonumber(ARGV[a + 7]), spacing = 0 }
   if x.max > 0 then x.spacing = x.per * ${SPACING_MARGIN} / x.max end
-  -- waiters that did not come back in time give up their place
-  for _ = 1, 100 do
-    local head = redis.call('ZRANGE', x.W, 0, 0)[1]
-    if not head or head == member then break end
-    if tonumber(redis.call('HGET', x.D, head) or '0') + GRACE >= now then break end
-    redis.call('ZREM', x.W, head)
-    redis.call('HDEL', x.J, head)
-    redis.call('HDEL', x.D, head)
+  local rank = 0
+  if x.conc > 0 or x.fails > 0 then
+    -- waiters that did not come back in time give up their place
+    for _ = 1, 100 do
+      local head = redis.call('ZRANGE', x.W, 0, 0)[1]
+      if not head or head == member then break end
+      if tonumber(redis.call('HGET', x.D, head) or '0') + GRACE >= now then break end
+      redis.call('ZREM', x.W, head)
+      redis.call('HDEL', x.J, head)
+      redis.call('HDEL', x.D, head)
+    end
+    rank = redis.call('ZRANK', x.W, member) or redis.call('ZCOUNT', x.W, '-inf', '(' .. since)
   end
-  local rank = redis.call('ZRANK', x.W, member)
-  if not rank then rank = redis.call('ZCOUNT', x.W, '-inf', '(' .. since) end
-  local st = redis.call('HMGET', x.S, 'circuit', 'openedAt', 'probeUntil', 'next')
-  x.next = tonumber(st[4] or '0')
-  local wake = now
+  local st = redis.call('HMGET', x.S, 'circuit', 'openedAt', 'probeUntil', 'next', 'rnext')
+  x.next, x.rnext = tonumber(st[4] or '0'), tonumber(st[5] or '0')
   if x.fails > 0 and st[1] and st[1] ~= 'closed' then
     local reopen = tonumber(st[2] or '0') + x.cool
-    if now < reopen then x.why = 'circuit'; wake = reopen
-    elseif tonumber(st[3] or '0') > now then x.why = 'circuit'; wake = now + PROBE_RECHECK
-    elseif rank > 0 then x.why = 'circuit'
+    if now < reopen then x.why = 'circuit'; x.wake = reopen + rank * STAGGER
+    elseif tonumber(st[3] or '0') > now then x.why = 'circuit'; x.wake = now + PROBE_RECHECK + rank * STAGGER
+    elseif rank > 0 then x.why = 'circuit'; x.wake = now + rank * STAGGER
     else x.probe = true end
   end
   if not x.why and x.conc > 0 then
     redis.call('ZREMRANGEBYSCORE', x.L, '-inf', now)
-    if redis.call('ZCARD', x.L) >= x.conc then x.why = 'concurrency' end
+    if rank > 0 or redis.call('ZCARD', x.L) >= x.conc then x.why = 'concurrency'; x.wake = now + SLOT_WAIT end
   end
-  if not x.why and x.spacing > 0 and now < x.next - x.spacing / 2 then x.why = 'rate' end
-  if not x.why and rank > 0 then
-    if x.conc > 0 then x.why = 'concurrency' elseif x.spacing > 0 then x.why = 'rate' else x.why = 'circuit' end
+  if not x.why and rank > 0 then x.why = 'circuit'; x.wake = now + 1000 + rank * STAGGER end
+  if x.why then x.line = true end
+  if not x.why and x.spacing > 0 then
+    -- 'next' paces what is sent (never closer than the spacing, give or take half of it); 'rnext' is
+    -- the end of the reserved slots. A step back late for its slot goes only if the pace allows, else
+    -- it takes a new slot at the end: late steps never bunch up at the receiver.
+    local tau = x.spacing / 2
+    local paced = now >= x.next - tau
+    local slot = tonumber(redis.call('ZSCORE', x.R, member))
+    local late = false
+    if slot then
+      if now < slot - tau then x.why = 'rate'; x.wake = slot
+      elseif paced then x.used = true; x.take = true
+      else late = true end
+    end
+    if not slot or late then
+      local at = math.max(now, x.rnext)
+      if not late and at <= now + tau and paced then x.take = true
+      else
+        at = math.max(at, x.next)
+        x.why = 'rate'; x.wake = at; x.reserve = at
+        x.rnext = at + x.spacing
+      end
+    end
   end
-  if x.why then
-    -- its place in line decides when it looks again
-    if x.spacing > 0 then wake = math.max(wake, x.next) + rank * x.spacing
-    elseif x.conc > 0 and x.why == 'concurrency' then wake = now + SLOT_WAIT
-    else wake = wake + rank * STAGGER end
-    x.wake = wake
-    blocked = true
-  end
+  if x.why then blocked = true end
   d[i] = x
 end
+
 if blocked then
   local why, name, wake = nil, nil, 0
   for i = 1, n do
     local x = d[i]
-    if x.why then
+    if x.reserve then
+      -- the slot is this step's; it leaves the line, and the next in line may take the slot after
+      redis.call('ZADD', x.R, x.reserve, member)
+      redis.call('HSET', x.S, 'rnext', tostring(x.rnext))
+      redis.call('ZREM', x.W, member)
+      redis.call('HDEL', x.D, member)
+      redis.call('HSET', x.J, member, job)
+      if x.conc > 0 or x.fails > 0 then wakeHead(x) end
+      for _, old in ipairs(redis.call('ZRANGEBYSCORE', x.R, '-inf', now - 60000, 'LIMIT', 0, 100)) do
+        redis.call('ZREM', x.R, old)
+        redis.call('HDEL', x.J, old)
+      end
+    elseif x.line then
       redis.call('ZADD', x.W, 'NX', since, member)
       redis.call('HSET', x.J, member, job)
       redis.call('HSET', x.D, member, math.floor(x.wake))
+    end
+    if x.why then
       if x.expire > 0 then
-        for _, key in ipairs({x.S, x.W, x.J, x.D}) do redis.call('PEXPIRE', key, x.expire) end
+        for _, key in ipairs({x.S, x.W, x.J, x.D, x.R}) do redis.call('PEXPIRE', key, x.expire) end
       end
       if why ~= 'circuit' and (x.why == 'circuit' or x.wake > wake) then why, name = x.why, x.name end
       if x.wake > wake then wake = x.wake end
     end
   end
-  return {'wait', why, name, math.floor(wake), now, since}
+  return {'wait', why, name, math.floor(wake), now, since, unpack(wakeJobs)}
 end
-local report, wakeJobs = 0, {}
+
+local report = 0
 for i = 1, n do
   local x = d[i]
   redis.call('ZREM', x.W, member)
   redis.call('HDEL', x.J, member)
   redis.call('HDEL', x.D, member)
-  if x.conc > 0 then redis.call('ZADD', x.L, now + ttl, lease); report = 1 end
-  if x.spacing > 0 then
-    redis.call('HSET', x.S, 'next', tostring(math.max(x.next, now) + x.spacing))
+  if x.used then redis.call('ZREM', x.R, member) end
+  if x.take then
+    local after = math.max(x.next, now) + x.spacing
+    redis.call('HSET', x.S, 'next', tostring(after), 'rnext', tostring(math.max(x.rnext, after)))
     if x.expire > 0 then redis.call('PEXPIRE', x.S, x.expire) end
   end
+  if x.conc > 0 then redis.call('ZADD', x.L, now + ttl, lease); report = 1 end
   if x.probe then
     redis.call('HSET', x.S, 'circuit', 'half-open', 'probe', lease, 'probeUntil', now + ttl)
     report = 1
   elseif x.fails > 0 and tonumber(redis.call('HGET', x.S, 'count') or '0') > 0 then report = 1 end
-  -- with no pace to keep, the next in line goes as soon as there is room
-  if x.spacing == 0 and not x.probe and (x.conc == 0 or redis.call('ZCARD', x.L) < x.conc) then
-    local head = redis.call('ZRANGE', x.W, 0, 0)[1]
-    local j = head and redis.call('HGET', x.J, head)
-    if j then table.insert(wakeJobs, j); redis.call('HSET', x.D, head, now) end
-  end
+  if (x.conc > 0 or x.fails > 0) and not x.probe then wakeHead(x) end
 end
 return {'ok', report, unpack(wakeJobs)}
 `;
 
 /**
- * release: the attempt holding \`lease\` is over. KEYS: 5 per destination. ARGV: lease, outcome
+ * release: the attempt holding \`lease\` is over. KEYS: 6 per destination. ARGV: lease, outcome
  * ('ok' | 'fail' | 'none'), n, then per destination: name, concurrency, failures.
  * Answers {events ('opened:<name>' | 'closed:<name>'), jobs to wake}.
  */
@@ -129,7 +179,7 @@ export const RELEASE_LUA = `${PRELUDE}
 local lease, outcome, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local events, wakeJobs = {}, {}
 for i = 1, n do
-  local k, a = (i - 1) * 5, 3 + (i - 1) * 3
+  local k, a = (i - 1) * 6, 3 + (i - 1) * 3
   local S, L, W, J, D = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   local name, conc, fails = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local removed = redis.call('ZREM', L, lease)
