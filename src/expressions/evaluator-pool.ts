@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
   jsonNestsDeeperThan,
@@ -25,6 +26,14 @@ const BASE_THREADS = 2;
 /** More threads only while every thread has been busy for STALL_MS (slow expressions of several flows). */
 const MAX_THREADS = 4;
 const STALL_MS = 25;
+/**
+ * An evaluation still running after LOWER_AFTER_MS gets its thread's CPU priority lowered to
+ * RUNAWAY_NICE (Linux), so that on a saturated host it takes CPU from nobody: intake and the step
+ * runner win. Afterwards the priority goes back, or where the process may not raise it (no
+ * CAP_SYS_NICE) the thread stops and a fresh one takes its place.
+ */
+const LOWER_AFTER_MS = 100;
+const RUNAWAY_NICE = 19;
 /** A thread above BASE_THREADS that stays idle this long is stopped. */
 const IDLE_MS = 10_000;
 /** JSONata's own timeout (checked between its steps) gets this long to answer before the thread is killed. */
@@ -35,7 +44,11 @@ const QUEUE_WAIT_LIMIT_MS = 5 * EVALUATION_TIMEOUT_MS;
 // The thread runs evaluatorThread's own text: plain JavaScript under ts-node and from dist/ alike.
 const BOOT = `
 const { parentPort, workerData } = require('node:worker_threads');
-(${evaluatorThread.toString()})(require(workerData.jsonata), parentPort, workerData.limits);
+let tid = 0;
+try {
+  tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+} catch {}
+(${evaluatorThread.toString()})(require(workerData.jsonata), parentPort, workerData.limits, tid);
 `;
 const LIMITS: EvaluatorLimits = {
   timeoutMs: EVALUATION_TIMEOUT_MS,
@@ -57,6 +70,9 @@ interface Task {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  tid: number;
+  /** Its nice value before it was lowered for a long evaluation. */
+  lowered?: number;
   task?: Task;
   taskId: number;
   startedAt: number;
@@ -74,7 +90,8 @@ interface Slot {
  * Fairness, kept simple: tasks wait in one FIFO per owner (the flow id), owners are served round
  * robin, and an owner has at most one evaluation running at a time. So one flow, however slow its
  * expressions, holds at most one thread and waits behind itself only; the other threads serve the
- * other flows. Threads start lazily, up to BASE_THREADS; when every thread has been busy on one
+ * other flows. A flow whose last evaluation ran away starts its next one only while another thread
+ * stays idle (see nextOwner). Threads start lazily, up to BASE_THREADS; when every thread has been busy on one
  * evaluation for STALL_MS (slow expressions of several flows at once) the pool grows to
  * MAX_THREADS, and the extra threads stop after IDLE_MS idle. Threads are unref'd whenever no
  * evaluation is pending, so they never keep a process alive.
@@ -85,6 +102,8 @@ export class EvaluatorPool {
   private readonly queues = new Map<string, Task[]>();
   /** Owners with an evaluation running. */
   private readonly running = new Set<string>();
+  /** Owners whose last evaluation was stopped (time or memory). */
+  private readonly runaways = new Set<string>();
   private nextTaskId = 0;
   private stallTimer?: NodeJS.Timeout;
   private bootFailures = 0;
@@ -123,6 +142,7 @@ export class EvaluatorPool {
     for (const queue of this.queues.values()) for (const task of queue) task.reject(closed);
     this.queues.clear();
     this.running.clear();
+    this.runaways.clear();
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
@@ -131,10 +151,10 @@ export class EvaluatorPool {
     // is ready for the other flows when one flow's runaway holds (or just lost) its thread.
     while (this.started && this.slots.length < BASE_THREADS) this.spawn();
     for (;;) {
-      const owner = this.nextOwner();
+      const idle = this.slots.filter((s) => s.ready && !s.task);
+      const owner = this.nextOwner(idle.length);
       if (owner === undefined) break;
-      const slot = this.slots.find((s) => s.ready && !s.task);
-      if (!slot) {
+      if (idle.length === 0) {
         this.grow();
         break;
       }
@@ -143,13 +163,19 @@ export class EvaluatorPool {
       // To the back of the round: the next owner with work goes first next time.
       this.queues.delete(owner);
       if (queue.length > 0) this.queues.set(owner, queue);
-      this.dispatch(slot, task);
+      this.dispatch(idle[0], task);
     }
     this.updateRefs();
   }
 
-  /** The first owner in round-robin order with a waiting task and nothing running. */
-  private nextOwner(): string | undefined {
+  /**
+   * The first owner in round-robin order with a waiting task and nothing running. An owner whose
+   * last evaluation ran away takes a thread only while another one stays idle for everyone else,
+   * so its next runaway (or the boot of the thread replacing its last one) holds nobody. It gets
+   * no extra thread for that: while the others keep the threads busy it waits, up to
+   * QUEUE_WAIT_LIMIT_MS.
+   */
+  private nextOwner(idle: number): string | undefined {
     const now = Date.now();
     for (const [owner, queue] of this.queues) {
       if (this.running.has(owner)) continue;
@@ -158,12 +184,15 @@ export class EvaluatorPool {
           .shift()!
           .reject(
             new ExpressionEvaluationError(
-              `expression waited more than ${QUEUE_WAIT_LIMIT_MS} ms behind this flow's other slow expressions`,
+              `expression waited more than ${QUEUE_WAIT_LIMIT_MS} ms for its turn behind this flow's slow expressions`,
             ),
           );
       }
-      if (queue.length > 0) return owner;
-      this.queues.delete(owner);
+      if (queue.length === 0) {
+        this.queues.delete(owner);
+      } else if (!this.runaways.has(owner) || idle >= 2) {
+        return owner;
+      }
     }
     return undefined;
   }
@@ -195,7 +224,7 @@ export class EvaluatorPool {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, taskId: 0, startedAt: 0 };
+    const slot: Slot = { worker, ready: false, tid: 0, taskId: 0, startedAt: 0 };
     this.slots.push(slot);
     worker.on('message', (m: EvaluatorMessage) => this.onMessage(slot, m));
     worker.on('error', (e: Error) => (slot.lastError = e));
@@ -208,7 +237,8 @@ export class EvaluatorPool {
     slot.startedAt = Date.now();
     clearTimeout(slot.idleTimer);
     this.running.add(task.owner);
-    slot.killTimer = setTimeout(() => this.kill(slot), EVALUATION_TIMEOUT_MS + KILL_GRACE_MS);
+    // One timer at a time: first the priority drop, then the kill.
+    slot.killTimer = setTimeout(() => this.lower(slot), LOWER_AFTER_MS);
     const request: EvaluationRequest = {
       id: slot.taskId,
       source: task.source,
@@ -230,6 +260,7 @@ export class EvaluatorPool {
   private onMessage(slot: Slot, m: EvaluatorMessage): void {
     if (m.type === 'ready') {
       slot.ready = true;
+      slot.tid = m.tid;
       this.bootFailures = 0;
       this.pump();
       return;
@@ -237,7 +268,9 @@ export class EvaluatorPool {
     const task = slot.task;
     if (!task || m.id !== slot.taskId) return;
     this.release(slot);
-    this.idle(slot);
+    if (!this.restorePriority(slot)) this.retire(slot);
+    else this.idle(slot);
+    this.runaways.delete(task.owner);
     if (m.type === 'failed') task.reject(new ExpressionEvaluationError(m.message));
     else if (m.json === undefined) task.resolve(undefined);
     else {
@@ -268,10 +301,43 @@ export class EvaluatorPool {
     slot.idleTimer.unref();
   }
 
+  private lower(slot: Slot): void {
+    slot.killTimer = setTimeout(
+      () => this.kill(slot),
+      EVALUATION_TIMEOUT_MS + KILL_GRACE_MS - LOWER_AFTER_MS,
+    );
+    if (slot.tid <= 0 || slot.lowered !== undefined) return;
+    try {
+      const nice = getPriority(slot.tid);
+      setPriority(slot.tid, RUNAWAY_NICE);
+      slot.lowered = nice;
+    } catch {
+      // Not Linux, or not allowed: the time bound still holds.
+    }
+  }
+
+  /** True when the thread runs at its own priority again (or never left it). */
+  private restorePriority(slot: Slot): boolean {
+    if (slot.lowered === undefined) return true;
+    try {
+      setPriority(slot.tid, slot.lowered);
+      slot.lowered = undefined;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops a thread now (pump() starts a replacement when the pool is below BASE_THREADS). */
+  private retire(slot: Slot): void {
+    if (this.remove(slot)) void slot.worker.terminate();
+  }
+
   private kill(slot: Slot): void {
     const task = slot.task;
     if (!task || !this.remove(slot)) return;
     this.release(slot);
+    this.runaways.add(task.owner);
     void slot.worker.terminate();
     task.reject(new ExpressionEvaluationError(timeoutMessage()));
     this.pump();
@@ -285,6 +351,7 @@ export class EvaluatorPool {
     this.release(slot);
     const err = slot.lastError;
     if (task) {
+      this.runaways.add(task.owner);
       task.reject(
         new ExpressionEvaluationError(
           err?.code === 'ERR_WORKER_OUT_OF_MEMORY'

@@ -9,7 +9,8 @@ export interface EvaluationRequest {
 }
 
 export type EvaluatorMessage =
-  | { type: 'ready' }
+  /** `tid`: the thread's Linux thread id (0 elsewhere), for the pool to lower its priority. */
+  | { type: 'ready'; tid: number }
   /** `json` is the value as JSON text; absent when the expression gave nothing. */
   | { type: 'done'; id: number; json?: string }
   | { type: 'failed'; id: number; message: string };
@@ -31,7 +32,12 @@ export interface EvaluatorLimits {
  * a value read differently after a reload from PostgreSQL), and functions are dropped (a lambda
  * holds its whole environment, a cycle). The caller checks the text for what jsonb refuses.
  */
-export function evaluatorThread(compile: typeof jsonata, port: MessagePort, limits: EvaluatorLimits): void {
+export function evaluatorThread(
+  compile: typeof jsonata,
+  port: MessagePort,
+  limits: EvaluatorLimits,
+  tid: number,
+): void {
   const cache = new Map<string, jsonata.Expression>();
   const compiled = (source: string): jsonata.Expression => {
     let expr = cache.get(source);
@@ -69,5 +75,5 @@ export function evaluatorThread(compile: typeof jsonata, port: MessagePort, limi
   port.on('message', (req: EvaluationRequest) => {
     void evaluate(req).then((m) => port.postMessage(m));
   });
-  port.postMessage({ type: 'ready' } satisfies EvaluatorMessage);
+  port.postMessage({ type: 'ready', tid } satisfies EvaluatorMessage);
 }
