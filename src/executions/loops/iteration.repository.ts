@@ -16,6 +16,9 @@ export interface IterationState extends ItemKey {
   item: unknown;
   steps: Record<string, StepRecord>;
   jobId: string | null;
+  /** Read in the same statement: whether the execution is still active, and the secrets' version. */
+  executionStatus: string;
+  secretsVersion: number;
 }
 
 /** An item handed to its next job (a retry's back-off, a delay, the next outbound step). */
@@ -74,8 +77,10 @@ export class IterationRepository {
 
   private async loadBatch(keys: ItemKey[]): Promise<Array<IterationState | null>> {
     const rows: Array<Record<string, unknown>> = await this.sql.rows(
-      `SELECT it.execution_id, it.step_id, it.idx, it.status, it.item, it.steps, it.job_id
-         FROM ${KEYS}) JOIN iterations it ON it.execution_id = v.e AND it.step_id = v.s AND it.idx = v.i`,
+      `SELECT it.execution_id, it.step_id, it.idx, it.status, it.item, it.steps, it.job_id,
+              e.status AS execution_status, (SELECT version FROM secrets_version) AS secrets_version
+         FROM ${KEYS}) JOIN iterations it ON it.execution_id = v.e AND it.step_id = v.s AND it.idx = v.i
+         JOIN executions e ON e.id = it.execution_id`,
       [jsonb(keys.map((k) => ({ e: k.executionId, s: k.loop, i: k.idx })))],
     );
     const byKey = new Map<string, IterationState>();
@@ -87,6 +92,8 @@ export class IterationRepository {
         item: r.item,
         steps: r.steps as Record<string, StepRecord>,
         jobId: r.job_id as string | null,
+        executionStatus: r.execution_status as string,
+        secretsVersion: r.secrets_version as number,
       });
     }
     return keys.map((k) => byKey.get(keyText(k)) ?? null);

@@ -264,37 +264,50 @@ export class LoopCoordinator {
       l.cancelled += cancelled.rowCount ?? 0;
       l.pending = 0;
     }
-    const free = l.concurrency - l.running;
     const active = ['queued', 'running', 'waiting'].includes(l.ex_status);
-    if (active && free > 0 && l.pending > 0) {
-      const r = await c.query<{ idx: number; job_id: string }>(
-        `UPDATE iterations it SET status = 'running', job_id = format('%s:%s#%s:%s:%s', it.execution_id, it.step_id, it.idx, $3::text, $4::text),
+    const free = active ? Math.max(0, Math.min(l.concurrency - l.running, l.pending)) : 0;
+    // The claim and the counters in one statement (one round trip while the loop row is locked).
+    const r = await c.query<{ idx: number; job_id: string }>(
+      `WITH c AS (
+         UPDATE iterations it
+            SET status = 'running', job_id = format('%s:%s#%s:%s:%s', it.execution_id, it.step_id, it.idx, $3::text, $4::text),
                 run_at = now(), updated_at = now()
-          WHERE it.execution_id = $1 AND it.step_id = $2 AND it.idx IN (
+          WHERE it.execution_id = $1 AND it.step_id = $2 AND it.status = 'pending' AND it.idx IN (
                 SELECT idx FROM iterations WHERE execution_id = $1 AND step_id = $2 AND status = 'pending'
                  ORDER BY idx LIMIT $5)
-          RETURNING it.idx, it.job_id`,
-        [l.execution_id, l.step_id, l.first_step, l.main_seq, free],
-      );
-      for (const row of r.rows) {
-        claimed.push({
-          data: {
-            v: 1,
-            executionId: l.execution_id,
-            stepId: l.first_step,
-            item: { loop: l.step_id, idx: row.idx },
-          },
-          jobId: row.job_id,
-        });
-      }
-      l.pending -= r.rows.length;
-      l.running += r.rows.length;
-    }
-    await c.query(
-      `UPDATE loops SET pending = $3, running = $4, succeeded = $5, failed = $6, cancelled = $7, first_error = $8
-        WHERE execution_id = $1 AND step_id = $2`,
-      [l.execution_id, l.step_id, l.pending, l.running, l.succeeded, l.failed, l.cancelled, l.first_error],
+          RETURNING it.idx, it.job_id),
+       u AS (
+         UPDATE loops SET pending = $6 - (SELECT count(*) FROM c), running = $7 + (SELECT count(*) FROM c),
+                succeeded = $8, failed = $9, cancelled = $10, first_error = $11
+          WHERE execution_id = $1 AND step_id = $2)
+       SELECT idx, job_id FROM c ORDER BY idx`,
+      [
+        l.execution_id,
+        l.step_id,
+        l.first_step,
+        l.main_seq,
+        free,
+        l.pending,
+        l.running,
+        l.succeeded,
+        l.failed,
+        l.cancelled,
+        l.first_error,
+      ],
     );
+    for (const row of r.rows) {
+      claimed.push({
+        data: {
+          v: 1,
+          executionId: l.execution_id,
+          stepId: l.first_step,
+          item: { loop: l.step_id, idx: row.idx },
+        },
+        jobId: row.job_id,
+      });
+    }
+    l.pending -= r.rows.length;
+    l.running += r.rows.length;
     if (active && l.pending === 0 && l.running === 0) {
       const main = await this.end(c, l);
       if (main) claimed.push(main);

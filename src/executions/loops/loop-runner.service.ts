@@ -43,6 +43,9 @@ type LoopInput = ExpressionInput & {
 
 const EXECUTION_ACTIVE = ['queued', 'running', 'waiting'];
 
+/** Executions whose loops this process runs items of, kept for their event and earlier outputs. */
+const CONTEXTS_KEPT = 64;
+
 /** The items a forEach's `items` gave: an array as it is, nothing as none, any other value as one item. */
 export function toItems(value: unknown): unknown[] {
   if (value === undefined || value === null) return [];
@@ -67,6 +70,13 @@ function lastOutput(body: CompiledStep[], steps: Record<string, StepRecord>): un
  */
 @Injectable()
 export class LoopRunner {
+  /**
+   * An execution's event and main-lane outputs by execution and loop: they do not change while the
+   * loop runs (the main lane waits for it), and reading them per item would parse the whole event (which often holds
+   * the items) once per item.
+   */
+  private readonly contexts = new Map<string, Promise<ExecutionState | null>>();
+
   constructor(
     private readonly executions: ExecutionRepository,
     private readonly iterations: IterationRepository,
@@ -152,20 +162,39 @@ export class LoopRunner {
     );
   }
 
+  private context(key: ItemKey): Promise<ExecutionState | null> {
+    const id = `${key.executionId}/${key.loop}`;
+    let hit = this.contexts.get(id);
+    if (hit) {
+      // Most recently used last, so the oldest goes first.
+      this.contexts.delete(id);
+      this.contexts.set(id, hit);
+      return hit;
+    }
+    hit = this.executions.load(key.executionId);
+    hit.catch(() => this.contexts.delete(id));
+    this.contexts.set(id, hit);
+    if (this.contexts.size > CONTEXTS_KEPT) this.contexts.delete(this.contexts.keys().next().value as string);
+    return hit;
+  }
+
   /** One job of one item: fenced by the item's job id, as a main-lane job is by the execution's. */
   async runItem(job: RunStepJob, jobId: string, attempt: ItemAttempt): Promise<void> {
     const key: ItemKey = { executionId: job.executionId, loop: job.item!.loop, idx: job.item!.idx };
-    const [it, ex] = await Promise.all([this.iterations.load(key), this.executions.load(job.executionId)]);
+    const it = await this.iterations.load(key);
     if (!it || it.jobId !== jobId || !['running', 'waiting'].includes(it.status)) return;
-    if (!ex || !EXECUTION_ACTIVE.includes(ex.status)) {
-      // Cancelled (or gone) while this item still had a job: finish the cancel's second half.
-      if (ex) await this.coordinator.cancel(ex.id);
+    if (!EXECUTION_ACTIVE.includes(it.executionStatus)) {
+      // Cancelled while this item still had a job: finish the cancel's second half.
+      this.contexts.delete(`${key.executionId}/${key.loop}`);
+      await this.coordinator.cancel(key.executionId);
       return;
     }
+    const ex = await this.context(key);
+    if (!ex) return;
     const flow = await this.flows.get(ex.flowId, ex.flowVersion);
     const loop = flow.byId.get(key.loop)?.loop;
     if (!loop) throw new Error(`step ${key.loop} is not a forEach of flow ${flow.id}`);
-    const secrets = await this.secrets.values(ex.secretsVersion);
+    const secrets = await this.secrets.values(it.secretsVersion);
     const secretValues = Object.values(secrets);
     const input: LoopInput = {
       event: ex.event,
