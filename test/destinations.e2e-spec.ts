@@ -324,6 +324,34 @@ describe('destinations: shared limits and a circuit breaker (API.md §10)', () =
     }
   });
 
+  it('paces Slack at 1 message per second per incoming webhook unless a destination says otherwise', async () => {
+    const rx = await new Receiver().start();
+    try {
+      const res = await t.api('POST', '/api/v1/flows', {
+        name: 'slack-paced',
+        trigger: { type: 'webhook' },
+        steps: [
+          { id: 'post', type: 'slack', webhookUrl: `${rx.url}/slack-hook`, text: 'n={{ event.body.n }}' },
+        ],
+      });
+      const hook = `${t.url}/hooks/${res.body.trigger.token}`;
+      const ids = await Promise.all([0, 1, 2].map(async (n) => (await fire(hook, { n })).body.executionId));
+      const list = await allSucceeded(ids, 10_000);
+      const at = rx
+        .at('/slack-hook')
+        .map((r) => r.at)
+        .sort((a, b) => a - b);
+      expect(at).toHaveLength(3);
+      // 1 s apart, less the scheduling slack of half a spacing
+      expect(at[1] - at[0]).toBeGreaterThan(450);
+      expect(at[2] - at[1]).toBeGreaterThan(450);
+      expect(at[2] - at[0]).toBeGreaterThan(1500);
+      expect(list.every((e) => e.steps[0].attempts.length === 1)).toBe(true);
+    } finally {
+      await rx.stop();
+    }
+  });
+
   it('steps waiting for a destination are still delivered after Redis loses its data', async () => {
     const rx = await new Receiver().start();
     const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
