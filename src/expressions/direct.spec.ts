@@ -34,7 +34,7 @@ const simple = fc.oneof(
 );
 const expression: fc.Arbitrary<string> = fc.oneof(
   simple,
-  fc.tuple(simple, fc.constantFrom('=', '!='), simple).map(([l, op, r]) => `${l} ${op} ${r}`),
+  fc.tuple(simple, fc.constantFrom('=', '!=', '&'), simple).map(([l, op, r]) => `${l} ${op} ${r}`),
   fc
     .uniqueArray(fc.tuple(fc.constantFrom('k', 'id', 'n', 'who'), simple), {
       selector: (e) => e[0],
@@ -69,6 +69,8 @@ describe('compileDirect', () => {
       "'text'",
       '$secrets.token',
       "{ 'auth': $secrets.token }",
+      "'Bearer ' & $secrets.token",
+      "event.a & '-' & event.b",
     ])
       expect(compiles(s)).toBe(true);
     for (const s of [
@@ -78,7 +80,6 @@ describe('compileDirect', () => {
       '$secrets',
       '$secrets.a.b',
       '"\\ud800"',
-      'a & b',
       "{ 'k': 1, 'k': 2 }",
       "{ '__proto__': 1 }",
       'a.{ "x": b }',

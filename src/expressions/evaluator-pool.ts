@@ -109,6 +109,8 @@ export class EvaluatorPool {
   private bootFailures = 0;
   /** Used at least once since start or close(): BASE_THREADS are kept from then on. */
   private started = false;
+  /** Whether the threads are ref'd (an evaluation waiting or running). */
+  private refed = true;
 
   /** Evaluates `source` on `input` with `$secrets` bound; the value is plain JSON (or undefined). */
   evaluate(owner: string, source: string, input: unknown, secrets: Record<string, string>): Promise<unknown> {
@@ -226,6 +228,7 @@ export class EvaluatorPool {
     });
     const slot: Slot = { worker, ready: false, tid: 0, taskId: 0, startedAt: 0 };
     this.slots.push(slot);
+    if (!this.refed) worker.unref();
     worker.on('message', (m: EvaluatorMessage) => this.onMessage(slot, m));
     worker.on('error', (e: Error) => (slot.lastError = e));
     worker.on('exit', () => this.onExit(slot));
@@ -383,6 +386,8 @@ export class EvaluatorPool {
   /** Threads keep the process alive only while an evaluation is waiting or running. */
   private updateRefs(): void {
     const pending = this.running.size > 0 || this.queues.size > 0;
+    if (pending === this.refed) return;
+    this.refed = pending;
     for (const slot of this.slots) {
       if (pending) slot.worker.ref();
       else slot.worker.unref();
