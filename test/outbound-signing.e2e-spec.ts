@@ -155,9 +155,8 @@ describe('outbound: signed http deliveries (standard-webhooks and hmac)', () => 
     expect(ex.status).toBe('failed');
     expect(ex.steps[0].status).toBe('failed');
     expect(ex.steps[0].attempts).toHaveLength(1);
-    expect(ex.steps[0].error).toBe(
-      'cannot sign the request: sign.secret is empty once rendered (is the secret set?)',
-    );
+    // An unset secret is an evaluation error naming it, never an empty string (API.md section 3).
+    expect(ex.steps[0].error).toBe('secret NOT_SET is not set');
     expect(srv.seen.length).toBe(before);
   });
 
