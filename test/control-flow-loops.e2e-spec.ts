@@ -1,3 +1,6 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { STEPS_QUEUE } from 'src/queue/queue.constants';
 import { bootApp, fire, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
 import { sleep, waitFor } from './support/wait-for';
@@ -10,7 +13,8 @@ describe('control flow: forEach', () => {
 
   beforeAll(async () => {
     rx = await new Receiver().start();
-    t = await bootApp();
+    // Items without a job are re-added soon after (the Redis-loss test below).
+    t = await bootApp({ RECONCILE_AFTER_MS: '300' });
   });
   afterAll(async () => {
     await t.close();
@@ -18,7 +22,11 @@ describe('control flow: forEach', () => {
   });
 
   async function flow(body: Record<string, unknown>): Promise<{ id: string; hook: string }> {
-    const res = await t.api('POST', '/api/v1/flows', { name: 'loops', trigger: { type: 'webhook' }, ...body });
+    const res = await t.api('POST', '/api/v1/flows', {
+      name: 'loops',
+      trigger: { type: 'webhook' },
+      ...body,
+    });
     expect(res.status).toBe(201);
     return { id: res.body.id, hook: `${t.url}/hooks/${res.body.trigger.token}` };
   }
@@ -71,7 +79,11 @@ describe('control flow: forEach', () => {
           concurrency: 16,
           steps: [
             post('send', '/many'),
-            { id: 'shape', type: 'transform', expression: "{'i': index, 'v': loops.each.item, 'st': steps.send.status}" },
+            {
+              id: 'shape',
+              type: 'transform',
+              expression: "{'i': index, 'v': loops.each.item, 'st': steps.send.status}",
+            },
           ],
         },
         { id: 'after', type: 'transform', expression: '$count(steps.each)' },
@@ -93,7 +105,12 @@ describe('control flow: forEach', () => {
 
     const pages = await allItems(ex.id);
     expect(pages.map((p) => p.index)).toEqual(items.map((_, i) => i));
-    expect(pages[7]).toMatchObject({ index: 7, status: 'succeeded', item: 'v7', output: { i: 7, v: 'v7', st: 200 } });
+    expect(pages[7]).toMatchObject({
+      index: 7,
+      status: 'succeeded',
+      item: 'v7',
+      output: { i: 7, v: 'v7', st: 200 },
+    });
     expect(pages[7].steps.map((s: any) => [s.id, s.status, s.attempts.length])).toEqual([
       ['send', 'succeeded', 1],
       ['shape', 'succeeded', 1],
@@ -170,7 +187,16 @@ describe('control flow: forEach', () => {
       iterations: { total: 10, succeeded: 8, failed: 2, cancelled: 0, running: 0, pending: 0 },
     });
     expect(c.steps[0].output.map((o: any) => (o === null ? null : o.status))).toEqual([
-      200, 200, 200, null, 200, 200, 200, null, 200, 200,
+      200,
+      200,
+      200,
+      null,
+      200,
+      200,
+      200,
+      null,
+      200,
+      200,
     ]);
     for (let i = 0; i < 10; i++) expect(rx.at(`/cont/${i}`)).toHaveLength(1);
     const failedItems = await allItems(c.id, '&status=failed');
@@ -196,7 +222,9 @@ describe('control flow: forEach', () => {
     expect(rx.at('/never-after')).toHaveLength(0);
     const cancelled = await allItems(s.id, '&status=cancelled');
     expect(cancelled.map((it) => it.index)).toEqual([4, 5, 6, 7, 8, 9]);
-    expect(cancelled[0].steps).toEqual([expect.objectContaining({ id: 'call', status: 'cancelled', attempts: [] })]);
+    expect(cancelled[0].steps).toEqual([
+      expect.objectContaining({ id: 'call', status: 'cancelled', attempts: [] }),
+    ]);
   });
 
   it('more items than maxItems fail the step before any delivery', async () => {
@@ -260,8 +288,16 @@ describe('control flow: forEach', () => {
     ];
     const ex = await runToEnd(hook, { go: true, orders });
     expect(ex.status).toBe('succeeded');
-    expect(ex.steps[0].steps[0]).toMatchObject({ id: 'per', status: 'succeeded', iterations: { succeeded: 3 } });
-    expect(ex.steps[0].steps[0].output).toEqual([{ matched: ['paid'] }, { matched: [] }, { matched: ['paid'] }]);
+    expect(ex.steps[0].steps[0]).toMatchObject({
+      id: 'per',
+      status: 'succeeded',
+      iterations: { succeeded: 3 },
+    });
+    expect(ex.steps[0].steps[0].output).toEqual([
+      { matched: ['paid'] },
+      { matched: [] },
+      { matched: ['paid'] },
+    ]);
     expect(ex.steps[1].output).toBe(3);
     const paid = rx.at('/loop-paid').map((r) => r.json as any);
     expect(paid.sort((a, b) => a.at - b.at)).toEqual([
@@ -272,7 +308,8 @@ describe('control flow: forEach', () => {
   });
 
   it('retry after a partial failure re-sends only the failed items and completes the loop', async () => {
-    for (const i of [1, 3]) rx.script(`/partial/${i}`, [{ status: 400 }, { status: 200, body: { again: i } }]);
+    for (const i of [1, 3])
+      rx.script(`/partial/${i}`, [{ status: 400 }, { status: 200, body: { again: i } }]);
     const { hook } = await flow({
       steps: [
         {
@@ -333,6 +370,34 @@ describe('control flow: forEach', () => {
     expect(c.succeeded + c.cancelled).toBe(30);
     expect(c.succeeded).toBeLessThanOrEqual(rx.at('/slow').length);
     expect(c.cancelled).toBeGreaterThanOrEqual(20);
+  });
+
+  it('Redis losing every job mid-loop loses no item (the reconciler re-adds item jobs)', async () => {
+    rx.script('/wiped', [{ status: 200, delayMs: 150 }]);
+    const { hook } = await flow({
+      steps: [
+        { id: 'wipe', type: 'forEach', items: '[0..39]', concurrency: 4, steps: [post('w', '/wiped')] },
+      ],
+    });
+    const accepted = await fire(hook, {});
+    await waitFor(() => rx.at('/wiped').length >= 8, 10_000);
+    const queue = t.app.get<Queue>(getQueueToken(STEPS_QUEUE));
+    // No new job is taken; the attempts in flight end and claim the next items, whose jobs wait.
+    // Then everything of ours in Redis is gone, as after a restart of a Redis that keeps nothing.
+    await queue.pause(true);
+    await waitFor(async () => (await queue.getWaitingCount()) >= 4, 10_000);
+    const keys = await queue.client.keys(`${process.env.QUEUE_PREFIX ?? 'hookflow'}:*`);
+    await queue.client.del(...keys);
+    expect(await queue.getWaitingCount()).toBe(0);
+    await queue.resume(true);
+    const ex = await untilFinal(accepted.body.executionId, 30_000);
+    expect(ex.status).toBe('succeeded');
+    expect(ex.steps[0].iterations).toMatchObject({ total: 40, succeeded: 40 });
+    const got = rx.at('/wiped').map((r) => (r.json as any).i);
+    expect(new Set(got).size).toBe(40);
+    // At least once: only an attempt in flight at the wipe may have been sent twice.
+    expect(got.length).toBeLessThanOrEqual(40 + 4);
+    expect(ex.steps[0].output).toHaveLength(40);
   });
 
   it('rejects a forEach inside a forEach and bad loop settings with their field paths', async () => {
