@@ -400,6 +400,40 @@ describe('control flow: forEach', () => {
     expect(ex.steps[0].output).toHaveLength(40);
   });
 
+  it('a dry run shows the number of items and the previews of the first 10; nothing is sent', async () => {
+    const res = await t.api('POST', '/api/v1/flows/test', {
+      definition: {
+        name: 'dry loop',
+        trigger: { type: 'webhook' },
+        steps: [
+          {
+            id: 'dry',
+            type: 'forEach',
+            items: 'event.body.list',
+            steps: [
+              { id: 'twice', type: 'transform', expression: 'item * 2' },
+              post('send', '/dry', { body: { v: '{{ steps.twice }}', at: '{{ loops.dry.index }}' } }),
+            ],
+          },
+        ],
+      },
+      event: { body: { list: Array.from({ length: 12 }, (_, i) => i) } },
+    });
+    expect(res.status).toBe(200);
+    const dry = res.body.steps[0];
+    expect(dry).toMatchObject({ id: 'dry', status: 'would_run', total: 12 });
+    expect(dry.iterations).toHaveLength(10);
+    expect(dry.iterations[3]).toMatchObject({
+      index: 3,
+      item: 3,
+      steps: [
+        { id: 'twice', status: 'would_run', output: 6 },
+        { id: 'send', status: 'would_run', request: { method: 'POST', body: { v: 6, at: 3 } } },
+      ],
+    });
+    expect(rx.at('/dry')).toHaveLength(0);
+  });
+
   it('rejects a forEach inside a forEach and bad loop settings with their field paths', async () => {
     const res = await t.api('POST', '/api/v1/flows', {
       name: 'bad loops',

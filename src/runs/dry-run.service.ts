@@ -4,6 +4,7 @@ import { AppConfig } from 'src/config/app-config';
 import { ExpressionBindings, isTruthy } from 'src/expressions/expression';
 import { FlowEvent } from 'src/executions/execution.entity';
 import { expressionInput, routeEvent } from 'src/executions/route-event';
+import { toItems } from 'src/executions/loops/loop-runner.service';
 import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { CreateFlowDto } from 'src/flows/dto/create-flow.dto';
@@ -23,6 +24,9 @@ export interface DryRunStep {
   error?: string;
   /** A branch: the previews of the steps of the cases that would run. */
   steps?: DryRunStep[];
+  /** A forEach: how many items it would run, and the previews of the first ones. */
+  total?: number;
+  iterations?: Array<{ index: number; item: unknown; steps: DryRunStep[] }>;
 }
 
 export interface DryRunResult {
@@ -99,6 +103,7 @@ export class DryRunService {
       if (!pass) return { id, status: 'skipped', reason: `if is false: ${step.def.if}` };
     }
     if (step.branch) return this.branch(step, path, ctx);
+    if (step.loop) return this.loop(step, path, ctx);
     try {
       const preview = await previewStep(step, ctx);
       // Later steps see what this one would give (transform outputs, a delay's waitedMs).
@@ -107,6 +112,42 @@ export class DryRunService {
     } catch (e) {
       return { id, status: 'error', error: await locateError(step, path, e, ctx) };
     }
+  }
+
+  /** A forEach: the number of items, and the previews of the first 10 items' steps. */
+  private async loop(step: CompiledStep, path: string, ctx: PreviewContext): Promise<DryRunStep> {
+    const loop = step.loop!;
+    const id = step.def.id;
+    let items: unknown[];
+    try {
+      items = toItems(await loop.items.evaluate(ctx.input, ctx.bindings));
+    } catch (e) {
+      return { id, status: 'error', error: `${path}.items: ${(e as Error).message}` };
+    }
+    const total = items.length;
+    if (total > loop.maxItems)
+      return {
+        id,
+        status: 'error',
+        total,
+        error: `items gave ${total} items, more than maxItems (${loop.maxItems})`,
+      };
+    const iterations: NonNullable<DryRunStep['iterations']> = [];
+    for (const [index, item] of items.slice(0, 10).entries()) {
+      // Each item sees the steps before the loop and its own body's previews, not another item's.
+      const input = {
+        ...ctx.input,
+        steps: { ...ctx.input.steps },
+        item,
+        index,
+        loops: { [id]: { item, index } },
+      };
+      const steps: DryRunStep[] = [];
+      for (const [j, s] of loop.steps.entries())
+        steps.push(await this.step(s, `${path}.steps[${j}]`, { ...ctx, input }));
+      iterations.push({ index, item, steps });
+    }
+    return { id, status: 'would_run', total, iterations };
   }
 
   /** A branch: which cases would run, and the previews of their steps. */
