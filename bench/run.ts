@@ -160,6 +160,55 @@ function peakRssMb(pid: number): number {
   return round(kb / 1024);
 }
 
+const FANOUT_ITEMS = 1000;
+
+/** API.md section 9: one webhook whose forEach posts each of 1,000 items (concurrency 16) to the receiver. */
+async function fanout(receiverUrl: string): Promise<Record<string, number>> {
+  await resetReceiver(receiverUrl);
+  const flow = await api('POST', '/api/v1/flows', {
+    name: 'bench fan-out',
+    trigger: { type: 'webhook' },
+    steps: [
+      {
+        id: 'each',
+        type: 'forEach',
+        items: 'event.body.items',
+        concurrency: 16,
+        steps: [
+          {
+            id: 'post',
+            type: 'http',
+            method: 'POST',
+            url: `${receiverUrl}/fanout`,
+            body: { id: '{{ item }}', sentAt: '{{ event.body.sentAt }}' },
+          },
+        ],
+      },
+    ],
+  });
+  const ids = Array.from({ length: FANOUT_ITEMS }, (_, i) => `item-${i}`);
+  log(`fan-out: one webhook, forEach of ${FANOUT_ITEMS} items, concurrency 16`);
+  const sentAt = Date.now();
+  const res = await fetch(`http://127.0.0.1:${ENGINE_PORT}/hooks/${flow.trigger.token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sentAt, items: ids }),
+  });
+  if (res.status !== 202) throw new Error(`fan-out webhook answered ${res.status}`);
+  const { list, lost } = await drain(receiverUrl, ids, '/fanout');
+  const at = list.map((a) => a.at).sort((a, b) => a - b);
+  const out = {
+    // From the webhook's send to the last delivery: the loop's start is part of the figure.
+    itemsPerSec: round(list.length / ((at[at.length - 1] - sentAt) / 1000)),
+    timeToFirstMs: round(at[0] - sentAt),
+    timeToLastMs: round(at[at.length - 1] - sentAt),
+    delivered: list.length,
+    lost,
+  };
+  log(`fan-out: ${JSON.stringify(out)}`);
+  return out;
+}
+
 async function main(): Promise<void> {
   const suffix = `${Date.now()}_${randomBytes(2).toString('hex')}`;
   const dbName = `hookflow_bench_${suffix}`;
@@ -208,7 +257,7 @@ async function main(): Promise<void> {
   const enginePids = [engine.pid!, ...(worker ? [worker.pid!] : [])];
   const cpuNow = () => ({ machine: cpuMs(), engine: enginePids.reduce((n, pid) => n + cpuMs(pid), 0) });
   // BENCH_PHASES=accept,3step runs a subset (for profiling); the table needs all of them.
-  const phases = new Set((process.env.BENCH_PHASES ?? 'accept,latency,3step').split(','));
+  const phases = new Set((process.env.BENCH_PHASES ?? 'accept,latency,3step,fanout').split(','));
   try {
     const twoStep = await api('POST', '/api/v1/flows', {
       name: 'bench 2-step',
@@ -325,6 +374,7 @@ async function main(): Promise<void> {
       };
       log(`3-step: ${JSON.stringify(results.threeStep)}`);
     }
+    if (phases.has('fanout')) results.fanout = await fanout(receiverUrl);
     results.engineRssPeakMb = peakRssMb(engine.pid!) + (worker ? peakRssMb(worker.pid!) : 0);
   } finally {
     // BENCH_ENGINE_LOG=<file> keeps the engine's output (e.g. with BENCH_NODE_ARGS=--trace-gc).
@@ -338,7 +388,7 @@ async function main(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   }
-  const lostTotal = ['drain', 'latency100', 'latency500', 'threeStep'].reduce(
+  const lostTotal = ['drain', 'latency100', 'latency500', 'threeStep', 'fanout'].reduce(
     (n, k) => n + ((results[k] as { lost?: number })?.lost ?? 0),
     0,
   );
@@ -357,6 +407,7 @@ async function main(): Promise<void> {
   const l1 = (results.latency100 ?? {}) as Record<string, number>;
   const l5 = (results.latency500 ?? {}) as Record<string, number>;
   const t = (results.threeStep ?? {}) as Record<string, number>;
+  const f = (results.fanout ?? {}) as Record<string, number>;
   process.stdout.write(`
 | metric | value |
 |---|---|
@@ -368,6 +419,7 @@ async function main(): Promise<void> {
 | end-to-end at 500/s p50 / p95 / p99 ms | ${l5.p50Ms} / ${l5.p95Ms} / ${l5.p99Ms} |
 | 3-step executions/s | ${t.executionsPerSec} |
 | CPU ms per 3-step execution, machine / engine | ${t.machineCpuMsPerEvent} / ${t.engineCpuMsPerEvent} |
+| fan-out: forEach of ${FANOUT_ITEMS} items (concurrency 16), items/s · time to the last ms | ${f.itemsPerSec} · ${f.timeToLastMs} |
 | engine peak RSS MB | ${String(results.engineRssPeakMb)} |
 | lost | ${lostTotal} |
 `);
