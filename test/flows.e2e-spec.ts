@@ -111,9 +111,7 @@ describe('flows REST', () => {
       }),
     );
     expect(dup.status).toBe(400);
-    expect(dup.body.message).toEqual([
-      expect.stringMatching(/^steps\[1\]\.id "a" is used by another step/),
-    ]);
+    expect(dup.body.message).toEqual([expect.stringMatching(/^steps\[1\]\.id "a" is used by another step/)]);
 
     const badId = await t.api(
       'POST',

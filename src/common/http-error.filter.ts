@@ -29,7 +29,9 @@ export function isUnavailable(e: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   if (err.code && UNAVAILABLE_CODES.has(err.code)) return true;
   if (err.driverError && isUnavailable(err.driverError)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|the database system is/i.test(err.message ?? '');
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|the database system is/i.test(
+    err.message ?? '',
+  );
 }
 
 /** One error shape for every answer (API.md section 2); a stack trace never leaves the process. */
@@ -51,7 +53,8 @@ export function errorBody(exception: unknown): ErrorBody {
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { statusCode: status, error: defaultError(status), message: (exception as Error).message };
   }
-  if (isUnavailable(exception)) return { statusCode: 503, error: 'Service Unavailable', message: 'storage is unavailable; try again' };
+  if (isUnavailable(exception))
+    return { statusCode: 503, error: 'Service Unavailable', message: 'storage is unavailable; try again' };
   return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };
 }
 
@@ -73,7 +76,8 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = errorBody(exception);
-    if (body.statusCode === 503) this.logger.warn({ err: (exception as Error).message }, 'storage unavailable');
+    if (body.statusCode === 503)
+      this.logger.warn({ err: (exception as Error).message }, 'storage unavailable');
     else if (body.statusCode >= 500) this.logger.error({ err: exception }, 'unhandled error');
     void reply.code(body.statusCode).send(body);
   }

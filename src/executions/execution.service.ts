@@ -87,7 +87,9 @@ export class ExecutionService {
     // Failed before any step ran (its filter or idempotency key failed): no step will run.
     const unrun = e.status === 'failed' && e.startedAt === null ? 'cancelled' : 'pending';
     // A forEach's counters: one small row per loop, whatever its number of items.
-    const loops = [...flow.byId.values()].some((s) => s.loop) ? await this.iterations.counters(id) : undefined;
+    const loops = [...flow.byId.values()].some((s) => s.loop)
+      ? await this.iterations.counters(id)
+      : undefined;
     const records = stepRecordsView(flow, e.steps, unrun, loops);
     const secrets = Object.values(await this.secrets.values());
     return maskSecrets({ ...this.summary(e), event: e.event, ...records }, secrets);

@@ -103,14 +103,20 @@ export class StepRunner {
       flow: { id: flow.id, name: flow.name, version: flow.version },
       execution: { id: ex.id },
     };
-    const walker = new FlowWalker(flow, steps, input, { secrets }, {
-      attempt: (step, rec, into) => this.attempt(ex, flow, step, rec, into, secrets, secretValues),
-      markRunning: () => this.markRunningIfSlow(ex.id, jobId, steps),
-      // Stored masked, handed on real: later steps of this job see the value, a reload (the next job,
-      // a retry, the API) sees *** in its place (secret-mask.ts).
-      store: (id, rec) => (steps[id] = maskStepRecord(rec, secretValues)),
-      enterLoop: (step, rec, into) => this.loops.enter(ex.id, step, rec, into, { secrets }, secretValues),
-    });
+    const walker = new FlowWalker(
+      flow,
+      steps,
+      input,
+      { secrets },
+      {
+        attempt: (step, rec, into) => this.attempt(ex, flow, step, rec, into, secrets, secretValues),
+        markRunning: () => this.markRunningIfSlow(ex.id, jobId, steps),
+        // Stored masked, handed on real: later steps of this job see the value, a reload (the next job,
+        // a retry, the API) sees *** in its place (secret-mask.ts).
+        store: (id, rec) => (steps[id] = maskStepRecord(rec, secretValues)),
+        enterLoop: (step, rec, into) => this.loops.enter(ex.id, step, rec, into, { secrets }, secretValues),
+      },
+    );
     let stop = await walker.run();
     if (stop === FENCED) return;
     if (stop.kind === 'loop') return this.loops.start(ex, jobId, flow, steps, stop);
@@ -259,7 +265,12 @@ export class StepRunner {
       rec.error = failure.message;
       delete rec.resumeAt;
       if (step.def.continueOnError) return 'continue';
-      return { kind: 'failed', error: `step ${id} failed: ${failure.message}`, stepId: id, message: failure.message };
+      return {
+        kind: 'failed',
+        error: `step ${id} failed: ${failure.message}`,
+        stepId: id,
+        message: failure.message,
+      };
     }
     await pass?.leave(outcome.kind === 'succeeded' ? 'ok' : 'none');
     if (outcome.kind === 'wait') {

@@ -52,10 +52,7 @@ export interface NatsTriggerDefinition {
 export type BrokerTriggerDefinition = AmqpTriggerDefinition | MqttTriggerDefinition | NatsTriggerDefinition;
 
 export type TriggerDefinition =
-  | WebhookTriggerDefinition
-  | ScheduleTriggerDefinition
-  | EventTriggerDefinition
-  | BrokerTriggerDefinition;
+  WebhookTriggerDefinition | ScheduleTriggerDefinition | EventTriggerDefinition | BrokerTriggerDefinition;
 
 /** What a flow's version stores: everything but its name, description and state. */
 export interface FlowDefinition {

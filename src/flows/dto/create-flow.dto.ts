@@ -30,7 +30,11 @@ export class CreateFlowDto {
   steps!: Array<Record<string, unknown>>;
   @ApiPropertyOptional({
     description: 'steps that run once when an execution is about to end failed, with `error` in the input',
-    example: { steps: [{ id: 'alert', type: 'slack', webhookUrl: '{{ $secrets.SLACK_HOOK }}', text: '{{ error.message }}' }] },
+    example: {
+      steps: [
+        { id: 'alert', type: 'slack', webhookUrl: '{{ $secrets.SLACK_HOOK }}', text: '{{ error.message }}' },
+      ],
+    },
   })
   @IsOptional()
   @IsObject()
