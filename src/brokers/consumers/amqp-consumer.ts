@@ -1,4 +1,5 @@
-import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { lazyModule } from 'src/common/lazy-module';
 import { lowerCaseHeaders, type BrokerMessage } from 'src/brokers/broker-event';
 import { DEFAULT_PREFETCH } from 'src/brokers/broker-trigger.dto';
 import {
@@ -9,6 +10,8 @@ import {
 } from 'src/brokers/consumers/broker-consumer';
 import type { AmqpTriggerDefinition } from 'src/flows/flow-definition';
 import { tlsServerName } from 'src/steps/connections/connection-url';
+
+const amqp = lazyModule<typeof import('amqplib')>('amqplib');
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -69,7 +72,7 @@ export class AmqpConsumer extends BrokerConsumer {
     const { url, address } = await this.hooks.target();
     const target = new URL(url);
     target.hostname = hostText(address);
-    const model = await connect(target.toString(), {
+    const model = await amqp().connect(target.toString(), {
       timeout: CONNECT_TIMEOUT_MS,
       servername: tlsServerName(url),
       clientProperties: { connection_name: `hookflow trigger ${this.hooks.flowId}` },

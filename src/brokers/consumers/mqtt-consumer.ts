@@ -1,4 +1,5 @@
-import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import { lazyModule } from 'src/common/lazy-module';
 import { lowerCaseHeaders, type BrokerMessage } from 'src/brokers/broker-event';
 import { DEFAULT_MQTT_QOS } from 'src/brokers/broker-trigger.dto';
 import {
@@ -10,6 +11,8 @@ import {
 } from 'src/brokers/consumers/broker-consumer';
 import type { MqttTriggerDefinition } from 'src/flows/flow-definition';
 import { tlsServerName } from 'src/steps/connections/connection-url';
+
+const mqtt = lazyModule<typeof import('mqtt')>('mqtt');
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /**
@@ -66,7 +69,7 @@ export class MqttConsumer extends BrokerConsumer {
     const { url, address, username, password } = await this.hooks.target();
     const tls = url.protocol === 'mqtts:';
     const qos = this.trigger.qos ?? DEFAULT_MQTT_QOS;
-    const client = connect({
+    const client = mqtt().connect({
       protocol: tls ? 'mqtts' : 'mqtt',
       host: address,
       port: url.port ? Number(url.port) : tls ? 8883 : 1883,

@@ -1,16 +1,5 @@
-import {
-  AckPolicy,
-  connect,
-  DeliverPolicy,
-  Events,
-  type ConsumerMessages,
-  type JsMsg,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type NatsError,
-  type Subscription,
-} from 'nats';
+import type { ConsumerMessages, JsMsg, Msg, MsgHdrs, NatsConnection, NatsError, Subscription } from 'nats';
+import { lazyModule } from 'src/common/lazy-module';
 import { lowerCaseHeaders, type BrokerMessage } from 'src/brokers/broker-event';
 import {
   BrokerConsumer,
@@ -20,6 +9,8 @@ import {
   hostText,
 } from 'src/brokers/consumers/broker-consumer';
 import type { NatsTriggerDefinition } from 'src/flows/flow-definition';
+
+const nats = lazyModule<typeof import('nats')>('nats');
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /** The client's own reconnects after a dropped connection, this far apart (plus jitter). */
@@ -77,7 +68,7 @@ export class NatsConsumer extends BrokerConsumer {
     const { url, address, username, password } = await this.hooks.target();
     const user = username ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const pass = password ?? (url.password ? decodeURIComponent(url.password) : undefined);
-    const nc = await connect({
+    const nc = await nats().connect({
       servers: `${hostText(address)}:${url.port || 4222}`,
       // nats://token@host is a token; nats://user:pass@host a user and password.
       ...(user !== undefined && pass === undefined ? { token: user } : { user, pass }),
@@ -102,8 +93,8 @@ export class NatsConsumer extends BrokerConsumer {
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
       if (this.stopped || nc !== this.nc) return;
-      if (s.type === Events.Disconnect) this.hooks.status('connecting', 'connection lost');
-      else if (s.type === Events.Reconnect) this.hooks.status('connected');
+      if (s.type === nats().Events.Disconnect) this.hooks.status('connecting', 'connection lost');
+      else if (s.type === nats().Events.Reconnect) this.hooks.status('connected');
     }
   }
 
@@ -115,8 +106,8 @@ export class NatsConsumer extends BrokerConsumer {
       if ((e as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw e;
       await jsm.consumers.add(stream, {
         durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
+        ack_policy: nats().AckPolicy.Explicit,
+        deliver_policy: nats().DeliverPolicy.All,
         filter_subject: this.trigger.subject,
       });
     }

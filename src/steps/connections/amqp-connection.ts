@@ -1,7 +1,10 @@
-import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
+import { lazyModule } from 'src/common/lazy-module';
 import type { ClientError } from 'src/steps/connections/connection-errors';
 import { tlsServerName } from 'src/steps/connections/connection-url';
 import type { PooledConnection } from 'src/steps/connections/connection-pool';
+
+const amqp = lazyModule<typeof import('amqplib')>('amqplib');
 
 /** Confirm channels kept open for reuse per connection; more concurrent publishes open more. */
 const MAX_IDLE_CHANNELS = 8;
@@ -52,7 +55,7 @@ export class AmqpConnection implements PooledConnection {
   static async open(url: URL, address: string, timeoutMs: number): Promise<AmqpConnection> {
     const target = new URL(url);
     target.hostname = address.includes(':') ? `[${address}]` : address;
-    const model = await connect(target.toString(), {
+    const model = await amqp().connect(target.toString(), {
       timeout: timeoutMs,
       noDelay: true,
       servername: tlsServerName(url),

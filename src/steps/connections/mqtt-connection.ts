@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { lazyModule } from 'src/common/lazy-module';
 import type { ClientError } from 'src/steps/connections/connection-errors';
 import { tlsServerName, urlCredentials } from 'src/steps/connections/connection-url';
 import type { PooledConnection } from 'src/steps/connections/connection-pool';
+
+const mqtt = lazyModule<typeof import('mqtt')>('mqtt');
 
 /** CONNACK/PUBACK codes that mean "try again later" (3.1.1 server unavailable; 5: unavailable, busy, quota, rate). */
 const TRANSIENT_CODES = new Set([3, 0x88, 0x89, 0x97, 0x9f]);
@@ -68,7 +71,7 @@ export class MqttConnection implements PooledConnection {
       connectTimeout: timeoutMs,
       reconnectPeriod: 0,
     };
-    const client = connect(options);
+    const client = mqtt().connect(options);
     return new Promise((resolve, reject) => {
       // Named handlers: MQTT.js listens to its own events too, so never removeAllListeners.
       const onConnect = (): void => {

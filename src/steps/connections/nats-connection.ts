@@ -1,14 +1,10 @@
-import {
-  connect,
-  headers as natsHeaders,
-  type JetStreamClient,
-  type MsgHdrs,
-  type NatsConnection as NatsClient,
-  type PubAck,
-} from 'nats';
+import type { JetStreamClient, MsgHdrs, NatsConnection as NatsClient, PubAck } from 'nats';
+import { lazyModule } from 'src/common/lazy-module';
 import type { ClientError } from 'src/steps/connections/connection-errors';
 import { urlCredentials } from 'src/steps/connections/connection-url';
 import type { PooledConnection } from 'src/steps/connections/connection-pool';
+
+const nats = lazyModule<typeof import('nats')>('nats');
 
 /** The server's "no responders" status: nobody listens on the subject (here: JetStream is off). */
 const NO_RESPONDERS = '503';
@@ -50,7 +46,7 @@ export class NatsConnection implements PooledConnection {
   static async open(url: URL, address: string, timeoutMs: number): Promise<NatsConnection> {
     const { user, password } = urlCredentials(url);
     const host = address.includes(':') ? `[${address}]` : address;
-    const nc = await connect({
+    const nc = await nats().connect({
       servers: `${host}:${url.port || '4222'}`,
       // `nats://token@host` carries a token, `nats://user:pass@host` a user and password.
       ...(user !== undefined && password === undefined ? { token: user } : { user, pass: password }),
@@ -115,7 +111,7 @@ export class NatsConnection implements PooledConnection {
 function toHeaders(values: Record<string, string>): MsgHdrs | undefined {
   const entries = Object.entries(values);
   if (entries.length === 0) return undefined;
-  const h = natsHeaders();
+  const h = nats().headers();
   for (const [k, v] of entries) h.set(k, v);
   return h;
 }

@@ -1,7 +1,10 @@
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import { lazyModule } from 'src/common/lazy-module';
 import type { ClientError } from 'src/steps/connections/connection-errors';
 import { IDLE_CLOSE_MS, type PooledConnection } from 'src/steps/connections/connection-pool';
 import { tlsServerName, urlCredentials } from 'src/steps/connections/connection-url';
+
+const nodemailer = lazyModule<typeof import('nodemailer')>('nodemailer');
 
 /** Failures in what we asked for rather than in getting it there: retrying sends the same mistake. */
 const FINAL_CODES = new Set(['ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'EFILEACCESS', 'EURLACCESS']);
@@ -38,7 +41,7 @@ export class SmtpConnection implements PooledConnection {
   static open(url: URL, address: string, timeoutMs: number): SmtpConnection {
     const secure = url.protocol === 'smtps:';
     const { user, password } = urlCredentials(url);
-    const transport = createTransport({
+    const transport = nodemailer().createTransport({
       pool: true,
       maxConnections: 5,
       host: address,

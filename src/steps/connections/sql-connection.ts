@@ -1,15 +1,13 @@
-import {
-  createPool as createMysqlPool,
-  type ExecuteValues,
-  type Pool as MysqlPool,
-  type PoolConnection,
-} from 'mysql2/promise';
+import type { ExecuteValues, Pool as MysqlPool, PoolConnection } from 'mysql2/promise';
+import { lazyModule } from 'src/common/lazy-module';
 import { createConnection } from 'node:net';
 import { DatabaseError, Pool as PgPool, type PoolClient, type QueryConfig } from 'pg';
 import { type ClientError, withDeadline } from 'src/steps/connections/connection-errors';
 import { IDLE_CLOSE_MS, type PooledConnection } from 'src/steps/connections/connection-pool';
 import { tlsServerName, urlCredentials } from 'src/steps/connections/connection-url';
 import { normalizeHost } from 'src/steps/outbound/address-guard';
+
+const mysql = lazyModule<typeof import('mysql2/promise')>('mysql2/promise');
 
 /** Rows an `sql` step hands back (API.md section 11); `rowCount` still counts them all. */
 export const MAX_SQL_ROWS = 1000;
@@ -151,7 +149,7 @@ class MysqlConnection implements SqlConnection {
   constructor(url: URL, address: string, timeoutMs: number) {
     const { user, password } = urlCredentials(url);
     const port = url.port ? Number(url.port) : 3306;
-    this.pool = createMysqlPool({
+    this.pool = mysql().createPool({
       // The name is kept for TLS (mysql2 verifies against `host`); the socket goes to the checked address.
       host: normalizeHost(url.hostname),
       port,
