@@ -3,9 +3,8 @@ import type { Queue } from 'bull';
 import { STEPS_QUEUE } from 'src/queue/queue.constants';
 import { bootApp, fire, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
-import { sleep, waitFor } from './support/wait-for';
-
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
+import { createFlow, FINAL_STATUSES, finished, runToEnd } from './support/flow-runs';
+import { waitFor } from './support/wait-for';
 
 describe('control flow: forEach', () => {
   let t: TestApp;
@@ -20,29 +19,6 @@ describe('control flow: forEach', () => {
     await t.close();
     await rx.stop();
   });
-
-  async function flow(body: Record<string, unknown>): Promise<{ id: string; hook: string }> {
-    const res = await t.api('POST', '/api/v1/flows', {
-      name: 'loops',
-      trigger: { type: 'webhook' },
-      ...body,
-    });
-    expect(res.status).toBe(201);
-    return { id: res.body.id, hook: `${t.url}/hooks/${res.body.trigger.token}` };
-  }
-
-  async function untilFinal(id: string, timeoutMs = 20_000): Promise<any> {
-    return waitFor(async () => {
-      const ex = (await t.api('GET', `/api/v1/executions/${id}`)).body;
-      return FINAL.includes(ex.status) ? ex : null;
-    }, timeoutMs);
-  }
-
-  async function runToEnd(hook: string, payload: unknown, timeoutMs?: number): Promise<any> {
-    const accepted = await fire(hook, payload);
-    expect(accepted.status).toBe(202);
-    return untilFinal(accepted.body.executionId, timeoutMs);
-  }
 
   /** Every item of a loop, through the paged API. */
   async function allItems(id: string, query = ''): Promise<any[]> {
@@ -70,7 +46,7 @@ describe('control flow: forEach', () => {
   });
 
   it('1,000 items at concurrency 16: 1,000 distinct deliveries, outputs in item order, paged iterations', async () => {
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [
         {
           id: 'each',
@@ -90,7 +66,7 @@ describe('control flow: forEach', () => {
       ],
     });
     const items = Array.from({ length: 1000 }, (_, i) => `v${i}`);
-    const ex = await runToEnd(hook, { items }, 60_000);
+    const ex = await runToEnd(t, hook, { items }, 60_000);
     expect(ex.status).toBe('succeeded');
     expect(ex.steps[0]).toMatchObject({
       id: 'each',
@@ -120,25 +96,25 @@ describe('control flow: forEach', () => {
   }, 90_000);
 
   it('concurrency 1 delivers in item order; zero items give [] and a single value is one item', async () => {
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [{ id: 'seq', type: 'forEach', items: 'event.body.items', steps: [post('one', '/seq')] }],
     });
-    const ex = await runToEnd(hook, { items: Array.from({ length: 20 }, (_, i) => i * 10) });
+    const ex = await runToEnd(t, hook, { items: Array.from({ length: 20 }, (_, i) => i * 10) });
     expect(ex.status).toBe('succeeded');
     expect(rx.at('/seq').map((r) => (r.json as any).i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(rx.at('/seq').map((r) => (r.json as any).v)).toEqual(Array.from({ length: 20 }, (_, i) => i * 10));
 
-    const none = await runToEnd(hook, {});
+    const none = await runToEnd(t, hook, {});
     expect(none.status).toBe('succeeded');
     expect(none.steps[0]).toMatchObject({ status: 'succeeded', output: [], iterations: { total: 0 } });
-    const single = await runToEnd(hook, { items: 'solo' });
+    const single = await runToEnd(t, hook, { items: 'solo' });
     expect(single.steps[0].iterations).toMatchObject({ total: 1, succeeded: 1 });
     expect((rx.at('/seq').at(-1)!.json as any).v).toBe('solo');
   });
 
   it('an item whose receiver fails twice retries on its own; the other items are unaffected', async () => {
     rx.script('/flaky/2', [{ status: 500 }, { status: 503 }, { status: 200, body: { third: true } }]);
-    const { id } = await flow({
+    const { id } = await createFlow(t, {
       steps: [
         {
           id: 'retrying',
@@ -154,7 +130,7 @@ describe('control flow: forEach', () => {
       ],
     });
     const run = await t.api('POST', `/api/v1/flows/${id}/run`, { payload: {} });
-    const ex = await untilFinal(run.body.executionId);
+    const ex = await finished(t, run.body.executionId);
     expect(ex.status).toBe('succeeded');
     for (const i of [0, 1, 3, 4]) expect(rx.at(`/flaky/${i}`)).toHaveLength(1);
     expect(rx.at('/flaky/2')).toHaveLength(3);
@@ -178,8 +154,8 @@ describe('control flow: forEach', () => {
         post('afterwards', '/never-after'),
       ],
     });
-    const cont = await flow(body('/cont', { onItemError: 'continue', concurrency: 2 }));
-    const c = await runToEnd(cont.hook, {});
+    const cont = await createFlow(t, body('/cont', { onItemError: 'continue', concurrency: 2 }));
+    const c = await runToEnd(t, cont.hook, {});
     expect(c.status).toBe('failed');
     expect(c.error).toBe('step loop failed: 2 of 10 items failed; first: item 3: step call failed: HTTP 400');
     expect(c.steps[0]).toMatchObject({
@@ -205,8 +181,8 @@ describe('control flow: forEach', () => {
       [7, 'step call failed: HTTP 400'],
     ]);
 
-    const stop = await flow(body('/stop', {}));
-    const s = await runToEnd(stop.hook, {});
+    const stop = await createFlow(t, body('/stop', {}));
+    const s = await runToEnd(t, stop.hook, {});
     expect(s.status).toBe('failed');
     expect(s.error).toBe('step loop failed: item 3: step call failed: HTTP 400');
     expect(s.steps[0].iterations).toEqual({
@@ -228,12 +204,12 @@ describe('control flow: forEach', () => {
   });
 
   it('more items than maxItems fail the step before any delivery', async () => {
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [
         { id: 'big', type: 'forEach', items: 'event.body', maxItems: 3, steps: [post('x', '/too-many')] },
       ],
     });
-    const ex = await runToEnd(hook, [1, 2, 3, 4]);
+    const ex = await runToEnd(t, hook, [1, 2, 3, 4]);
     expect(ex.status).toBe('failed');
     expect(ex.error).toBe('step big failed: items gave 4 items, more than maxItems (3); no item ran');
     expect(ex.steps[0].iterations.total).toBe(0);
@@ -241,7 +217,7 @@ describe('control flow: forEach', () => {
   });
 
   it('a branch inside a loop sees item and loops.<id>.item; a loop inside a branch runs its items', async () => {
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [
         {
           id: 'outer',
@@ -286,7 +262,7 @@ describe('control flow: forEach', () => {
       { id: 'o2', type: 'refund' },
       { id: 'o3', type: 'paid' },
     ];
-    const ex = await runToEnd(hook, { go: true, orders });
+    const ex = await runToEnd(t, hook, { go: true, orders });
     expect(ex.status).toBe('succeeded');
     expect(ex.steps[0].steps[0]).toMatchObject({
       id: 'per',
@@ -310,7 +286,7 @@ describe('control flow: forEach', () => {
   it('retry after a partial failure re-sends only the failed items and completes the loop', async () => {
     for (const i of [1, 3])
       rx.script(`/partial/${i}`, [{ status: 400 }, { status: 200, body: { again: i } }]);
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [
         {
           id: 'part',
@@ -323,14 +299,14 @@ describe('control flow: forEach', () => {
         { id: 'n', type: 'transform', expression: '$count(steps.part)' },
       ],
     });
-    const failed = await runToEnd(hook, {});
+    const failed = await runToEnd(t, hook, {});
     expect(failed.status).toBe('failed');
     expect(failed.steps[0].iterations).toMatchObject({ succeeded: 3, failed: 2 });
     const retried = await t.api('POST', `/api/v1/executions/${failed.id}/retry`);
     expect(retried.status).toBe(202);
     const done = await waitFor(async () => {
       const ex = (await t.api('GET', `/api/v1/executions/${failed.id}`)).body;
-      return FINAL.includes(ex.status) && ex.status !== 'failed' ? ex : null;
+      return FINAL_STATUSES.includes(ex.status) && ex.status !== 'failed' ? ex : null;
     }, 15_000);
     expect(done.status).toBe('succeeded');
     expect(done.steps[0].iterations).toEqual({
@@ -350,7 +326,7 @@ describe('control flow: forEach', () => {
 
   it('cancel mid-loop stops the items not started; nothing is delivered afterwards', async () => {
     rx.script('/slow', [{ status: 200, delayMs: 100 }]);
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [{ id: 'slowly', type: 'forEach', items: '[1..30]', steps: [post('s', '/slow')] }],
     });
     const accepted = await fire(hook, {});
@@ -360,10 +336,14 @@ describe('control flow: forEach', () => {
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
     const sent = rx.at('/slow').length;
-    await sleep(500);
+    // Once no item is pending or running in the stored record, nothing is left that could send.
+    const ex = await waitFor(async () => {
+      const now = (await t.api('GET', `/api/v1/executions/${id}`)).body;
+      const counts = now.steps[0].iterations;
+      return counts.pending + counts.running === 0 ? now : null;
+    }, 10_000);
     // At most the attempt in flight at the cancel arrives after it.
     expect(rx.at('/slow').length).toBeLessThanOrEqual(sent + 1);
-    const ex = (await t.api('GET', `/api/v1/executions/${id}`)).body;
     const c = ex.steps[0].iterations;
     expect(c.total).toBe(30);
     expect(c.pending + c.running).toBe(0);
@@ -374,7 +354,7 @@ describe('control flow: forEach', () => {
 
   it('Redis losing every job mid-loop loses no item (the reconciler re-adds item jobs)', async () => {
     rx.script('/wiped', [{ status: 200, delayMs: 150 }]);
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [
         { id: 'wipe', type: 'forEach', items: '[0..39]', concurrency: 4, steps: [post('w', '/wiped')] },
       ],
@@ -390,7 +370,7 @@ describe('control flow: forEach', () => {
     await queue.client.del(...keys);
     expect(await queue.getWaitingCount()).toBe(0);
     await queue.resume(true);
-    const ex = await untilFinal(accepted.body.executionId, 30_000);
+    const ex = await finished(t, accepted.body.executionId, 30_000);
     expect(ex.status).toBe('succeeded');
     expect(ex.steps[0].iterations).toMatchObject({ total: 40, succeeded: 40 });
     const got = rx.at('/wiped').map((r) => (r.json as any).i);

@@ -1,8 +1,7 @@
-import { bootApp, fire, TestApp } from './support/app';
+import { bootApp, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
+import { createFlow, runToEnd } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
-
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 describe('control flow: branch and onError', () => {
   let t: TestApp;
@@ -17,21 +16,6 @@ describe('control flow: branch and onError', () => {
     await rx.stop();
   });
 
-  async function flow(body: Record<string, unknown>): Promise<{ id: string; hook: string }> {
-    const res = await t.api('POST', '/api/v1/flows', { name: 'cf', trigger: { type: 'webhook' }, ...body });
-    expect(res.status).toBe(201);
-    return { id: res.body.id, hook: `${t.url}/hooks/${res.body.trigger.token}` };
-  }
-
-  async function runToEnd(hook: string, payload: unknown): Promise<any> {
-    const accepted = await fire(hook, payload);
-    expect(accepted.status).toBe(202);
-    return waitFor(async () => {
-      const ex = (await t.api('GET', `/api/v1/executions/${accepted.body.executionId}`)).body;
-      return FINAL.includes(ex.status) ? ex : null;
-    }, 15_000);
-  }
-
   const post = (id: string, path: string, extra: Record<string, unknown> = {}) => ({
     id,
     type: 'http',
@@ -42,7 +26,7 @@ describe('control flow: branch and onError', () => {
   });
 
   it('first mode runs the first matching case, else default; the output names the cases', async () => {
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [
         {
           id: 'route',
@@ -61,17 +45,17 @@ describe('control flow: branch and onError', () => {
         },
       ],
     });
-    const paid = await runToEnd(hook, { type: 'paid', n: 1 });
+    const paid = await runToEnd(t, hook, { type: 'paid', n: 1 });
     expect(paid.status).toBe('succeeded');
     expect(paid.steps[0]).toMatchObject({ id: 'route', status: 'succeeded', output: { matched: ['paid'] } });
     expect(paid.steps[0].steps.map((s: any) => [s.id, s.status])).toEqual([['fulfil', 'succeeded']]);
     expect(paid.steps[1].output).toEqual({ route: { matched: ['paid'] }, fulfil: 200 });
 
-    const refunded = await runToEnd(hook, { type: 'refunded', n: 2 });
+    const refunded = await runToEnd(t, hook, { type: 'refunded', n: 2 });
     expect(refunded.steps[0].output).toEqual({ matched: ['refunded'] });
     expect(refunded.steps[1].output).toEqual({ route: { matched: ['refunded'] } });
 
-    const other = await runToEnd(hook, { type: 'disputed', n: 3 });
+    const other = await runToEnd(t, hook, { type: 'disputed', n: 3 });
     expect(other.steps[0].output).toEqual({ matched: [] });
     expect(other.steps[0].steps).toEqual([
       expect.objectContaining({ id: 'log', status: 'succeeded', output: 'other: disputed' }),
@@ -82,7 +66,7 @@ describe('control flow: branch and onError', () => {
   });
 
   it('all mode runs every matching case in order, each outbound step in its own job; nested branches see outer outputs', async () => {
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [
         {
           id: 'fan',
@@ -106,7 +90,7 @@ describe('control flow: branch and onError', () => {
         },
       ],
     });
-    const ex = await runToEnd(hook, { n: 5 });
+    const ex = await runToEnd(t, hook, { n: 5 });
     expect(ex.status).toBe('succeeded');
     expect(ex.steps[0].output).toEqual({ matched: [0, 'inner'] });
     expect(ex.steps[0].steps.map((s: any) => s.id)).toEqual(['a1', 'a2', 'nested']);
@@ -118,7 +102,7 @@ describe('control flow: branch and onError', () => {
 
   it('a failed step inside a case fails the execution; retry re-sends only what failed', async () => {
     rx.script('/case-flaky', [{ status: 500 }, { status: 200, body: { ok: true } }]);
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [
         {
           id: 'br',
@@ -132,7 +116,7 @@ describe('control flow: branch and onError', () => {
         },
       ],
     });
-    const failed = await runToEnd(hook, { n: 7 });
+    const failed = await runToEnd(t, hook, { n: 7 });
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/^step second failed: HTTP 500/);
     expect(failed.steps[0].status).toBe('failed');
@@ -152,7 +136,7 @@ describe('control flow: branch and onError', () => {
 
   it('onError runs once with the error; the execution still fails with its own error', async () => {
     rx.script('/broken', [{ status: 400, body: { nope: true } }]);
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [post('call', '/broken'), post('unreached', '/unreached')],
       onError: {
         steps: [
@@ -167,7 +151,7 @@ describe('control flow: branch and onError', () => {
         ],
       },
     });
-    const ex = await runToEnd(hook, { n: 11 });
+    const ex = await runToEnd(t, hook, { n: 11 });
     expect(ex.status).toBe('failed');
     expect(ex.error).toMatch(/^step call failed: HTTP 400/);
     expect(ex.onError.map((s: any) => [s.id, s.status])).toEqual([
@@ -184,11 +168,11 @@ describe('control flow: branch and onError', () => {
   it('a failing onError is recorded and does not run onError again', async () => {
     rx.script('/broken-2', [{ status: 400 }]);
     rx.script('/alert-broken', [{ status: 400 }]);
-    const { hook } = await flow({
+    const { hook } = await createFlow(t, {
       steps: [post('call2', '/broken-2')],
       onError: { steps: [post('alert2', '/alert-broken'), post('after_alert', '/after-alert')] },
     });
-    const ex = await runToEnd(hook, { n: 12 });
+    const ex = await runToEnd(t, hook, { n: 12 });
     expect(ex.status).toBe('failed');
     expect(ex.error).toMatch(/^step call2 failed/);
     expect(ex.onError.map((s: any) => [s.id, s.status])).toEqual([

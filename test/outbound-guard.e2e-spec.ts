@@ -1,11 +1,10 @@
-import { bootApp, fire, TestApp } from './support/app';
+import { bootApp, TestApp } from './support/app';
 import { OutboundServer } from './support/outbound-server';
-import { waitFor } from './support/wait-for';
+import { createFlow, runToEnd } from './support/flow-runs';
 
 // Only loopback addresses are used here. 127.0.0.3 is the one allowed target; every refused
 // target has a listener that must see nothing.
 const fast = { attempts: 5, backoff: { type: 'fixed', delayMs: 50 } };
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 describe('outbound: the address guard end to end (OUTBOUND_ALLOW=127.0.0.3/32)', () => {
   let t: TestApp;
@@ -27,18 +26,8 @@ describe('outbound: the address guard end to end (OUTBOUND_ALLOW=127.0.0.3/32)',
   });
 
   async function run(step: Record<string, unknown>): Promise<any> {
-    const created = await t.api('POST', '/api/v1/flows', {
-      name: 'guard',
-      trigger: { type: 'webhook' },
-      steps: [{ id: 'out', retry: fast, ...step }],
-    });
-    expect(created.status).toBe(201);
-    const accepted = await fire(`${t.url}/hooks/${created.body.trigger.token}`, { x: 1 });
-    expect(accepted.status).toBe(202);
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${accepted.body.executionId}`);
-      return FINAL.includes(res.body.status) ? res.body : null;
-    }, 15_000);
+    const { hook } = await createFlow(t, { name: 'guard', steps: [{ id: 'out', retry: fast, ...step }] });
+    return runToEnd(t, hook, { x: 1 }, 15_000);
   }
 
   function expectRefused(ex: any, error: string): void {
