@@ -2,11 +2,14 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
+import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
+import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
 import { FlowEvent } from 'src/executions/execution.entity';
 import { ExecutionRepository, NewExecution } from 'src/executions/execution.repository';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { RUN_STEP_JOB, RunStepJob, STEPS_QUEUE, stepJobId, stepJobOptions } from 'src/queue/queue.constants';
+import { SecretsService } from 'src/secrets/secrets.service';
 
 /** Step id used in the job id of a flow without steps. */
 const NO_STEP = '_';
@@ -44,11 +47,15 @@ export class ExecutionLauncher {
   private outbox: Array<{ name: string; data: RunStepJob; opts: ReturnType<typeof stepJobOptions> }> = [];
   private flushScheduled = false;
   private adding = false;
+  /** Concurrency keys with a claim in flight, and whether another was asked for meanwhile. */
+  private readonly admitting = new Map<string, { again: boolean }>();
 
   constructor(
     private readonly executions: ExecutionRepository,
     private readonly metrics: MetricsService,
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
+    private readonly lines: ConcurrencyRepository,
+    private readonly secrets: SecretsService,
   ) {}
 
   /** Builds the id of a new execution; callers that must know it before the commit use this. */
@@ -58,6 +65,7 @@ export class ExecutionLauncher {
 
   async launch(flow: CompiledFlow, event: FlowEvent, opts: LaunchOptions = {}): Promise<Launched> {
     const { row, firstStep } = this.newRow(flow, event, opts);
+    if (flow.concurrency) await this.intoLine(flow, row);
     if (!(await this.executions.insert(row))) throw new TriggerChangedError();
     this.dispatch(row, firstStep);
     return { executionId: row.id, status: row.status };
@@ -74,6 +82,7 @@ export class ExecutionLauncher {
     opts: LaunchOptions = {},
   ): Promise<Launched & { duplicate: boolean }> {
     const { row, firstStep } = this.newRow(flow, event, opts);
+    if (flow.concurrency) await this.intoLine(flow, row);
     const first = await this.executions.insertOnce(row, key);
     if (first !== row.id) return { executionId: first, status: row.status, duplicate: true };
     this.dispatch(row, firstStep);
@@ -105,10 +114,59 @@ export class ExecutionLauncher {
     };
   }
 
-  /** After the commit: enqueue the first job, or count an execution that ended at birth. */
-  private dispatch(row: NewExecution, firstStep: string): void {
+  /**
+   * Flow-level `concurrency` (API.md section 3): a queued execution gets its group and no job — it
+   * waits in line until admit() gives it one. A key that cannot be evaluated fails it, like a filter.
+   * Used by every way in (RunStarter.prepare too); a flow without `concurrency` never comes here.
+   */
+  async intoLine(flow: CompiledFlow, row: NewExecution): Promise<void> {
+    if (!flow.concurrency || row.status !== 'queued') return;
+    const secrets = flow.concurrency.key ? await this.secrets.values() : {};
+    const group = await concurrencyGroup(flow, row.event, row.id, secrets);
+    if (group.failure !== undefined) {
+      Object.assign(row, { status: 'failed', error: group.failure, jobId: null });
+      return;
+    }
+    row.concurrencyKey = group.key;
+    row.jobId = null;
+  }
+
+  /** After the commit: enqueue the first job (or ask for a slot), or count an execution that ended at birth. */
+  dispatch(row: NewExecution, firstStep: string): void {
     if (row.jobId) this.enqueue({ v: 1, executionId: row.id, stepId: firstStep }, row.jobId);
+    else if (row.concurrencyKey && row.status === 'queued') this.admit(row.concurrencyKey);
     else this.metrics.executionFinished(row.status);
+  }
+
+  /**
+   * Starts the oldest executions waiting in line for `key` while it has room (after an execution
+   * joined the line, or one of its group ended or was cancelled), adding their jobs after the claim
+   * committed. Claims for one key do not overlap in this process: asks that come while one is in
+   * flight are served by one more claim after it. A claim lost to a crash or an error is made by the
+   * reconciler's pass (ConcurrencyRepository.stalledKeys).
+   */
+  admit(key: string): void {
+    const inFlight = this.admitting.get(key);
+    if (inFlight) {
+      inFlight.again = true;
+      return;
+    }
+    const state = { again: false };
+    this.admitting.set(key, state);
+    const run = async (): Promise<void> => {
+      try {
+        do {
+          state.again = false;
+          for (const s of await this.lines.claim(key)) {
+            this.enqueue({ v: 1, executionId: s.executionId, stepId: s.stepId }, s.jobId);
+          }
+        } while (state.again);
+      } finally {
+        // In the same tick as the last `again` check: an ask from now on starts a claim of its own.
+        this.admitting.delete(key);
+      }
+    };
+    run().catch((e: unknown) => this.logger.warn({ err: e, key }, 'claim failed; the reconciler will claim'));
   }
 
   /** Fire and forget: the row is committed, so a failed add only delays the run until the reconciler. */

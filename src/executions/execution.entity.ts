@@ -75,6 +75,8 @@ export interface FlowEvent {
 @Index('executions_finished_idx', { synchronize: false })
 @Index('executions_status_list_idx', { synchronize: false })
 @Index('executions_flow_status_list_idx', { synchronize: false })
+@Index('executions_concurrency_queue_idx', { synchronize: false })
+@Index('executions_concurrency_active_idx', { synchronize: false })
 export class ExecutionEntity {
   @PrimaryColumn('uuid') id!: string;
   @Column('uuid', { name: 'flow_id' }) flowId!: string;
@@ -91,6 +93,10 @@ export class ExecutionEntity {
   /** The Bull job that must exist while the execution is active; the reconciler rebuilds it. */
   @Column('text', { name: 'job_id', nullable: true }) jobId!: string | null;
   @Column('timestamptz', { name: 'run_at', nullable: true }) runAt!: Date | null;
+  /** Flow-level `concurrency`: the group this execution counts against (src/executions/concurrency). */
+  @Column('text', { name: 'concurrency_key', nullable: true }) concurrencyKey!: string | null;
+  /** Its place in that group's line (a sequence): acceptance order. */
+  @Column('bigint', { name: 'concurrency_seq', nullable: true }) concurrencySeq!: string | null;
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' }) createdAt!: Date;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;

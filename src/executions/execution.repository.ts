@@ -18,6 +18,8 @@ export interface NewExecution {
   createdAt: Date;
   /** Write the row only if this trigger token still leads to this flow version (see executionInsert). */
   triggerToken?: string;
+  /** Flow-level `concurrency`: written `queued` with no job; ConcurrencyRepository.claim gives it one. */
+  concurrencyKey?: string;
 }
 
 /** What the runner reads back: everything but the timestamps it does not need. */
@@ -33,6 +35,7 @@ export interface ExecutionState {
   startedAt: Date | null;
   /** `secrets_version.version` as this load saw it: the runner's secrets are at least this new. */
   secretsVersion: number;
+  concurrencyKey: string | null;
 }
 
 export interface ExecutionProgress {
@@ -57,11 +60,12 @@ const ACTIVE = `('queued', 'running', 'waiting')`;
  */
 export function executionInsert(rows: NewExecution[]): { text: string; values: unknown[] } {
   return {
-    text: `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error)
-           SELECT v.id, v.flow_id, v.flow_version, v.status, v.event, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error
+    text: `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error, concurrency_key, concurrency_seq)
+           SELECT v.id, v.flow_id, v.flow_version, v.status, v.event, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error, v.concurrency_key,
+                  CASE WHEN v.concurrency_key IS NOT NULL THEN nextval('executions_concurrency_seq') END
              FROM jsonb_to_recordset($1::jsonb)
                   AS v(id uuid, flow_id uuid, flow_version int, status text, event jsonb, depth int, job_id text,
-                       created_at timestamptz, finished_at timestamptz, error text, token text)
+                       created_at timestamptz, finished_at timestamptz, error text, token text, concurrency_key text)
             WHERE v.token IS NULL
                OR EXISTS (SELECT 1 FROM flows f
                            WHERE f.id = v.flow_id AND f.version = v.flow_version AND f.token = v.token
@@ -81,6 +85,8 @@ export function executionInsert(rows: NewExecution[]): { text: string; values: u
           finished_at: r.status === 'queued' ? null : r.createdAt,
           error: r.error ?? null,
           token: r.triggerToken ?? null,
+          // Left out (NULL) for a flow without `concurrency`: nothing more to send or parse.
+          concurrency_key: r.concurrencyKey,
         })),
       ),
     ],
@@ -141,8 +147,9 @@ export class ExecutionRepository {
       `WITH k AS (
          INSERT INTO idempotency_keys (flow_id, key, execution_id) VALUES ($2, $10, $1)
          ON CONFLICT DO NOTHING RETURNING execution_id)
-       INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error)
-       SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $8, $11 FROM k RETURNING id`,
+       INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error, concurrency_key, concurrency_seq)
+       SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $8, $11, $12,
+              CASE WHEN $12::text IS NOT NULL THEN nextval('executions_concurrency_seq') END FROM k RETURNING id`,
       [
         row.id,
         row.flowId,
@@ -155,6 +162,7 @@ export class ExecutionRepository {
         row.status === 'queued' ? null : row.createdAt,
         key,
         row.error ?? null,
+        row.concurrencyKey ?? null,
       ],
     );
     if (inserted.length > 0) return row.id;
@@ -170,7 +178,7 @@ export class ExecutionRepository {
     const rows: Array<Record<string, unknown>> = await this.sql.rows(
       // The secrets' version rides along (evaluated once per statement): a secret written before this
       // load is what the step uses, with no query of its own (SecretsService.values).
-      `SELECT id, flow_id, flow_version, status, event, steps, depth, job_id, started_at,
+      `SELECT id, flow_id, flow_version, status, event, steps, depth, job_id, started_at, concurrency_key,
               (SELECT version FROM secrets_version) AS secrets_version
          FROM executions WHERE id = ANY($1::uuid[])`,
       [ids],
@@ -188,6 +196,7 @@ export class ExecutionRepository {
         jobId: r.job_id as string | null,
         startedAt: r.started_at as Date | null,
         secretsVersion: r.secrets_version as number,
+        concurrencyKey: r.concurrency_key as string | null,
       });
     }
     return ids.map((id) => byId.get(id) ?? null);
@@ -239,8 +248,10 @@ export class ExecutionRepository {
       run_at: Date | null;
       steps: Record<string, StepRecord>;
     }> = await this.sql.rows(
+      // Without a job there is nothing to re-add (an execution waiting in line for a concurrency slot,
+      // a running forEach): such rows are left out rather than touched on every pass.
       `SELECT id, job_id, run_at, steps FROM executions
-        WHERE status IN ${ACTIVE} AND updated_at < now() - ($1::int * interval '1 millisecond')
+        WHERE status IN ${ACTIVE} AND job_id IS NOT NULL AND updated_at < now() - ($1::int * interval '1 millisecond')
         ORDER BY updated_at LIMIT $2`,
       [olderThanMs, limit],
     );

@@ -140,8 +140,9 @@ export class ExecutionService {
       for (const { def } of flow.onError) delete e.steps[def.id];
       delete e.steps[ON_ERROR_KEY];
       const from = failed.find((s) => !s.branch)?.def.id ?? flow.steps[0]?.def.id ?? '_';
-      // A fresh sequence (the clock) so the new job id never meets one Bull may still hold.
-      const jobId = stepJobId(id, from, Date.now());
+      // A fresh sequence (the clock) so the new job id never meets one Bull may still hold. An
+      // execution of a flow with `concurrency` goes back in line (at its old place) for a slot.
+      const jobId = e.concurrencyKey ? null : stepJobId(id, from, Date.now());
       await m.query(
         `UPDATE executions SET status = 'queued', steps = $2::jsonb, error = NULL, job_id = $3, run_at = now(),
                 finished_at = NULL, updated_at = now() WHERE id = $1`,
@@ -156,9 +157,10 @@ export class ExecutionService {
           flowId: e.flowId,
           after: { fromStep: from },
         });
-      return { jobId, stepId: from };
+      return { jobId, stepId: from, line: e.concurrencyKey };
     });
-    this.launcher.enqueue({ v: 1, executionId: id, stepId: next.stepId }, next.jobId);
+    if (next.jobId) this.launcher.enqueue({ v: 1, executionId: id, stepId: next.stepId }, next.jobId);
+    else if (next.line) this.launcher.admit(next.line);
     return { executionId: id, status: 'queued' };
   }
 
@@ -196,7 +198,7 @@ export class ExecutionService {
 
   /** Stops a queued, running or waiting execution; its unfinished steps become `cancelled`. */
   async cancel(id: string, actor: string, bulk?: BulkAct): Promise<Record<string, unknown>> {
-    const jobId = await this.db.transaction(async (m) => {
+    const { jobId, line } = await this.db.transaction(async (m) => {
       const e = await m.findOne(ExecutionEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!e) throw new NotFoundException(`execution ${id} not found`);
       if (!['queued', 'running', 'waiting'].includes(e.status)) {
@@ -233,8 +235,10 @@ export class ExecutionService {
           flowId: e.flowId,
           before: { status: e.status },
         });
-      return e.jobId;
+      return { jobId: e.jobId, line: e.concurrencyKey };
     });
+    // Its concurrency slot (or place in line) is free: the next execution in its line starts.
+    if (line) this.launcher.admit(line);
     // Then the items of its loops (pending ones never start; running ones are fenced out). An item
     // job that finds the execution cancelled does this too, should this process stop here.
     await this.loops.cancel(id);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
 import { ExecutionController } from 'src/executions/execution.controller';
 import { ExecutionEventsRelay } from 'src/executions/execution-events.relay';
 import { ExecutionEvents } from 'src/executions/execution-events.service';
@@ -17,6 +18,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
   controllers: [ExecutionController],
   providers: [
     ExecutionRepository,
+    ConcurrencyRepository,
     ExecutionLauncher,
     ExecutionEvents,
     ExecutionEventsRelay,
@@ -28,6 +30,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
   ],
   exports: [
     ExecutionRepository,
+    ConcurrencyRepository,
     ExecutionLauncher,
     ExecutionEvents,
     ExecutionService,

@@ -2,6 +2,8 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { AppConfig } from 'src/config/app-config';
+import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
+import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ExecutionRepository } from 'src/executions/execution.repository';
 import { IterationRepository, keyText } from 'src/executions/loops/iteration.repository';
 import { MetricsService } from 'src/metrics/metrics.service';
@@ -27,6 +29,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
+    private readonly lines: ConcurrencyRepository,
+    private readonly launcher: ExecutionLauncher,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -45,7 +49,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     let added = 0;
     let items = 0;
     try {
-      items = await this.sweepItems();
+      items = (await this.sweepItems()) + (await this.sweepLines());
       const stale = await this.executions.stale(this.config.values.RECONCILE_AFTER_MS, BATCH);
       if (stale.length === 0) return items;
       const client = this.queue.client;
@@ -80,6 +84,26 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       this.running = false;
     }
     return added + items;
+  }
+
+  /**
+   * Flow-level `concurrency`: a slot freed by a process that stopped (or failed to claim) before it
+   * started the next execution in line. Claims for a key take turns under its lock, so this pass and
+   * a live claim never over-fill it.
+   */
+  private async sweepLines(): Promise<number> {
+    let started = 0;
+    for (const key of await this.lines.stalledKeys(this.config.values.RECONCILE_AFTER_MS, BATCH)) {
+      for (const s of await this.lines.claim(key)) {
+        this.launcher.enqueue({ v: 1, executionId: s.executionId, stepId: s.stepId }, s.jobId);
+        started++;
+      }
+    }
+    if (started > 0) {
+      this.metrics.reconciled.inc(started);
+      this.logger.warn({ started }, 'started executions that waited in line with a free slot');
+    }
+    return started;
   }
 
   /** The same for the items of forEach loops: every item with a job names it in its row. */

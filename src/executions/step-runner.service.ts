@@ -370,6 +370,8 @@ export class StepRunner {
     if (finished) {
       this.metrics.executionFinished(status);
       this.events.finished(ex, status);
+      // Its concurrency slot is free: the next execution in its line starts.
+      if (ex.concurrencyKey) this.launcher.admit(ex.concurrencyKey);
       return;
     }
     if (nextJob && stop.kind === 'handoff') {

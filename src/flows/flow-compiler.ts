@@ -6,7 +6,7 @@ import { CompiledTemplate, compileTemplate, TemplateSyntaxError } from 'src/expr
 import { FlowDefinition, TriggerDefinition } from 'src/flows/flow-definition';
 import { ScheduleTriggerDto } from 'src/schedules/schedule-trigger.dto';
 import { SIGN_DTO_BY_SCHEME } from 'src/steps/outbound/sign-config.dto';
-import { IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { BranchCaseDefinition, BranchStepDto } from 'src/steps/branch.step';
 import { FOR_EACH_DEFAULT_MAX_ITEMS, ForEachStepDto } from 'src/steps/for-each.step';
 import { StepBaseDto } from 'src/steps/step-base.dto';
@@ -22,6 +22,12 @@ export const MAX_NESTING = 4;
 /** `onError: {"steps": [...]}`; the steps are checked like the flow's own. */
 class OnErrorDto {
   @IsArray() steps!: unknown[];
+}
+
+/** `concurrency: {"limit": 1–1000, "key"?: JSONata}` (API.md section 3, Flow-level settings). */
+class ConcurrencyDto {
+  @IsInt() @Min(1) @Max(1000) limit!: number;
+  @IsOptional() @IsString() @MaxLength(10_000) key?: string;
 }
 
 /** `cases[i]` of a branch: its steps are checked like the flow's own. */
@@ -165,6 +171,8 @@ export interface CompiledFlow {
   steps: CompiledStep[];
   /** Steps that run once when the execution is about to end `failed` (API.md section 3, `onError`). */
   onError: CompiledStep[];
+  /** `concurrency` with its key compiled: executions wait in line for a slot (src/executions/concurrency). */
+  concurrency?: { limit: number; key?: CompiledExpression };
   /** Every step of the flow by id, nested and onError steps included. */
   byId: Map<string, CompiledStep>;
 }
@@ -209,6 +217,7 @@ export function validateDefinition(raw: {
   filter?: unknown;
   steps: unknown;
   onError?: unknown;
+  concurrency?: unknown;
 }): {
   definition: FlowDefinition;
   errors: string[];
@@ -226,6 +235,15 @@ export function validateDefinition(raw: {
     if (e.length === 0)
       onError = { steps: validateSteps((raw.onError as OnErrorDto).steps, 'onError.steps', 0, walk) };
   }
+  let concurrency: FlowDefinition['concurrency'];
+  if (raw.concurrency !== undefined && raw.concurrency !== null) {
+    const { errors: e } = validateShape(ConcurrencyDto, raw.concurrency, 'concurrency');
+    errors.push(...e);
+    if (e.length === 0) {
+      const { limit, key } = raw.concurrency as ConcurrencyDto;
+      concurrency = { limit, ...(key !== undefined ? { key } : {}) };
+    }
+  }
   if (walk.count > MAX_STEPS)
     errors.push(`a flow holds at most ${MAX_STEPS} steps, nested ones included (this one: ${walk.count})`);
   if (trigger?.type === 'webhook' && trigger.response?.step !== undefined && Array.isArray(raw.steps)) {
@@ -240,6 +258,7 @@ export function validateDefinition(raw: {
       ...(filter !== undefined ? { filter } : {}),
       steps,
       ...(onError !== undefined ? { onError } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
     },
     errors,
   };
@@ -336,6 +355,13 @@ export function compileFlow(
   const onError = definition.onError
     ? compileSteps(definition.onError.steps, 'onError.steps', errors, byId)
     : [];
+  const concurrency = definition.concurrency && {
+    limit: definition.concurrency.limit,
+    key:
+      definition.concurrency.key === undefined
+        ? undefined
+        : expression(definition.concurrency.key, 'concurrency.key', errors),
+  };
   if (errors.length > 0) throw new FlowDefinitionError(errors);
   return {
     ...meta,
@@ -345,6 +371,7 @@ export function compileFlow(
     verify,
     steps,
     onError,
+    concurrency,
     byId,
   };
 }

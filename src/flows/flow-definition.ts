@@ -61,4 +61,6 @@ export interface FlowDefinition {
   steps: Array<StepBaseDto & Record<string, unknown>>;
   /** Steps that run once when an execution is about to end `failed`. */
   onError?: { steps: Array<StepBaseDto & Record<string, unknown>> };
+  /** At most `limit` executions started and not final at a time, per value of `key` (JSONata) when given. */
+  concurrency?: { limit: number; key?: string };
 }

@@ -52,7 +52,7 @@ export class FlowService {
   }
 
   toResponse(flow: FlowEntity): FlowResponse {
-    const { trigger, filter, steps, onError } = flow.definition;
+    const { trigger, filter, steps, onError, concurrency } = flow.definition;
     return {
       id: flow.id,
       name: flow.name,
@@ -68,6 +68,7 @@ export class FlowService {
       ...(filter !== undefined ? { filter } : {}),
       steps,
       ...(onError ? { onError } : {}),
+      ...(concurrency ? { concurrency } : {}),
       createdAt: flow.createdAt.toISOString(),
       updatedAt: flow.updatedAt.toISOString(),
     };
@@ -86,7 +87,7 @@ export class FlowService {
     id: string,
     name: string,
     version: number,
-    dto: Pick<CreateFlowDto, 'trigger' | 'filter' | 'steps' | 'onError'>,
+    dto: Pick<CreateFlowDto, 'trigger' | 'filter' | 'steps' | 'onError' | 'concurrency'>,
   ): FlowDefinition {
     const flow = this.compile({ id, name, version }, dto);
     this.cache.remember(flow);
@@ -96,7 +97,7 @@ export class FlowService {
   /** Validates and compiles a definition without storing it (also `POST /flows/test`); 400 names every bad field. */
   compile(
     meta: { id: string; name: string; version: number },
-    dto: Pick<CreateFlowDto, 'trigger' | 'filter' | 'steps' | 'onError'>,
+    dto: Pick<CreateFlowDto, 'trigger' | 'filter' | 'steps' | 'onError' | 'concurrency'>,
   ): CompiledFlow {
     const { definition, errors } = validateDefinition(dto);
     if (errors.length > 0) throw new BadRequestException(errors);
@@ -176,7 +177,8 @@ export class FlowService {
         dto.trigger !== undefined ||
         dto.filter !== undefined ||
         dto.steps !== undefined ||
-        dto.onError !== undefined;
+        dto.onError !== undefined ||
+        dto.concurrency !== undefined;
       const wasEnabled = row.enabled;
       if (dto.name !== undefined) row.name = dto.name;
       if (replace || dto.description !== undefined) row.description = dto.description ?? null;
@@ -187,6 +189,11 @@ export class FlowService {
           filter: replace ? dto.filter : dto.filter === undefined ? row.definition.filter : dto.filter,
           steps: dto.steps ?? row.definition.steps,
           onError: replace ? dto.onError : dto.onError === undefined ? row.definition.onError : dto.onError,
+          concurrency: replace
+            ? dto.concurrency
+            : dto.concurrency === undefined
+              ? row.definition.concurrency
+              : dto.concurrency,
         };
         row.definition = this.checked(id, row.name, row.version + 1, next as CreateFlowDto);
         row.version += 1;

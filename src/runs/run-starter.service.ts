@@ -38,7 +38,7 @@ export class RunStarter {
     const route = await routeEvent(flow, event, id, await this.secrets.values());
     const firstStep = flow.steps[0]?.def.id ?? NO_STEP;
     const createdAt = new Date();
-    return {
+    const run: PreparedRun = {
       firstStep,
       row: {
         id,
@@ -52,6 +52,9 @@ export class RunStarter {
         createdAt,
       },
     };
+    // A flow with `concurrency`: the run waits in line for a slot instead of getting a job now.
+    if (flow.concurrency) await this.launcher.intoLine(flow, run.row);
+    return run;
   }
 
   /** Writes the executions in the caller's transaction (same columns as ExecutionRepository.insert). */
@@ -66,6 +69,7 @@ export class RunStarter {
   dispatch(runs: PreparedRun[]): void {
     for (const { row, firstStep } of runs) {
       if (row.jobId) this.launcher.enqueue({ v: 1, executionId: row.id, stepId: firstStep }, row.jobId);
+      else if (row.concurrencyKey && row.status === 'queued') this.launcher.admit(row.concurrencyKey);
       else this.metrics.executionFinished(row.status);
     }
   }

@@ -39,6 +39,14 @@ export class CreateFlowDto {
   @IsOptional()
   @IsObject()
   onError?: { steps: Array<Record<string, unknown>> } | null;
+  @ApiPropertyOptional({
+    description:
+      'at most `limit` executions started and not final at a time (per value of the JSONata `key`); the others wait queued, in order',
+    example: { limit: 1, key: 'event.body.customerId' },
+  })
+  @IsOptional()
+  @IsObject()
+  concurrency?: { limit: number; key?: string } | null;
 }
 
 export class UpdateFlowDto extends CreateFlowDto {}
