@@ -1,8 +1,7 @@
 import { Client } from 'pg';
 import { bootApp, TestApp } from './support/app';
+import { createFlow, FINAL_STATUSES, finished } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
-
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 describe('event bus: POST /events, emit steps, chains and the depth limit', () => {
   let t: TestApp;
@@ -18,24 +17,11 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
     await t.close();
   });
 
-  async function createFlow(body: Record<string, unknown>): Promise<string> {
-    const res = await t.api('POST', '/api/v1/flows', { name: 'events', ...body });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  }
-
   const listener = (event: string, extra: Record<string, unknown> = {}) => ({
     trigger: { type: 'event', event },
     steps: [{ id: 'echo', type: 'transform', expression: "{ 'got': event.body, 'name': event.name }" }],
     ...extra,
   });
-
-  async function finished(executionId: string, timeoutMs = 15_000): Promise<any> {
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${executionId}`);
-      return FINAL.includes(res.body?.status) ? res.body : null;
-    }, timeoutMs);
-  }
 
   async function executionsOf(flowId: string): Promise<any[]> {
     const res = await t.api('GET', `/api/v1/executions?flowId=${flowId}&limit=200`);
@@ -49,11 +35,11 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
   }
 
   it('fans an event out to every enabled flow listening to its type, and only to those', async () => {
-    const a = await createFlow(listener('order.paid'));
-    const b = await createFlow(listener('order.paid'));
-    const other = await createFlow(listener('order.refunded'));
-    const disabled = await createFlow(listener('order.paid', { enabled: false }));
-    const deleted = await createFlow(listener('order.paid'));
+    const { id: a } = await createFlow(t, listener('order.paid'));
+    const { id: b } = await createFlow(t, listener('order.paid'));
+    const { id: other } = await createFlow(t, listener('order.refunded'));
+    const { id: disabled } = await createFlow(t, listener('order.paid', { enabled: false }));
+    const { id: deleted } = await createFlow(t, listener('order.paid'));
     expect((await t.api('DELETE', `/api/v1/flows/${deleted}`)).status).toBe(204);
 
     const res = await t.api('POST', '/api/v1/events', { type: 'order.paid', data: { orderId: 7 } });
@@ -61,7 +47,7 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
     expect(res.body).toEqual({ eventId: expect.any(String), executionIds: expect.any(Array) });
     expect(res.body.executionIds).toHaveLength(2);
 
-    const runs = await Promise.all(res.body.executionIds.map((id: string) => finished(id)));
+    const runs = await Promise.all(res.body.executionIds.map((id: string) => finished(t, id)));
     expect(runs.map((r) => r.flowId).sort()).toEqual([a, b].sort());
     for (const run of runs) {
       expect(run.status).toBe('succeeded');
@@ -85,22 +71,25 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
   });
 
   it('keeps an event that a flow filters out, as a filtered execution', async () => {
-    const flowId = await createFlow(listener('invoice.created', { filter: 'event.body.amount > 100' }));
+    const { id: flowId } = await createFlow(
+      t,
+      listener('invoice.created', { filter: 'event.body.amount > 100' }),
+    );
     const small = await t.api('POST', '/api/v1/events', { type: 'invoice.created', data: { amount: 5 } });
     expect(small.status).toBe(202);
-    expect((await finished(small.body.executionIds[0])).status).toBe('filtered');
+    expect((await finished(t, small.body.executionIds[0])).status).toBe('filtered');
     const big = await t.api('POST', '/api/v1/events', { type: 'invoice.created', data: { amount: 500 } });
-    expect((await finished(big.body.executionIds[0])).status).toBe('succeeded');
+    expect((await finished(t, big.body.executionIds[0])).status).toBe('succeeded');
     expect(await executionsOf(flowId)).toHaveLength(2);
   });
 
   it('answers a repeated idempotencyKey with the first result and starts nothing', async () => {
-    const flowId = await createFlow(listener('user.signed_up'));
+    const { id: flowId } = await createFlow(t, listener('user.signed_up'));
     const body = { type: 'user.signed_up', data: { id: 1 }, idempotencyKey: 'signup-1' };
     const first = await t.api('POST', '/api/v1/events', body);
     expect(first.status).toBe(202);
     expect(first.body.executionIds).toHaveLength(1);
-    await finished(first.body.executionIds[0]);
+    await finished(t, first.body.executionIds[0]);
 
     const again = await t.api('POST', '/api/v1/events', { ...body, data: { id: 'changed' } });
     expect(again.status).toBe(200);
@@ -113,7 +102,7 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
   });
 
   it('starts one set of runs when the same key arrives many times at once', async () => {
-    const flowId = await createFlow(listener('burst.key'));
+    const { id: flowId } = await createFlow(t, listener('burst.key'));
     const answers = await Promise.all(
       Array.from({ length: 8 }, () =>
         t.api('POST', '/api/v1/events', { type: 'burst.key', data: {}, idempotencyKey: 'same-burst' }),
@@ -125,7 +114,7 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
     expect(ids.size).toBe(1);
     const runs = new Set(answers.map((a) => JSON.stringify(a.body.executionIds)));
     expect(runs.size).toBe(1);
-    await finished(answers[0].body.executionIds[0]);
+    await finished(t, answers[0].body.executionIds[0]);
     expect(await executionsOf(flowId)).toHaveLength(1);
   });
 
@@ -145,7 +134,7 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
   });
 
   it('chains flow A into flow B through an emit step, one level deeper', async () => {
-    const a = await createFlow({
+    const { id: a } = await createFlow(t, {
       trigger: { type: 'event', event: 'chain.start' },
       steps: [
         { id: 'count', type: 'transform', expression: 'event.body.n + 1' },
@@ -157,13 +146,13 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
         },
       ],
     });
-    const b = await createFlow(listener('chain.next'));
+    const { id: b } = await createFlow(t, listener('chain.next'));
     const started = await t.api('POST', '/api/v1/events', {
       type: 'chain.start',
       data: { n: 1, to: 'next' },
     });
     expect(started.status).toBe(202);
-    const runA = await finished(started.body.executionIds[0]);
+    const runA = await finished(t, started.body.executionIds[0]);
     expect(runA.flowId).toBe(a);
     expect(runA.status).toBe('succeeded');
     const emit = runA.steps[1];
@@ -172,7 +161,7 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
     expect(emit.attempts).toHaveLength(1);
     expect(emit.attempts[0].request).toEqual({ event: 'chain.next', data: { n: 2, from: a } });
 
-    const runB = await finished(emit.output.executionIds[0]);
+    const runB = await finished(t, emit.output.executionIds[0]);
     expect(runB.flowId).toBe(b);
     expect(runB.status).toBe('succeeded');
     expect(runB.event).toMatchObject({ id: emit.output.eventId, type: 'event', name: 'chain.next' });
@@ -182,7 +171,7 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
   });
 
   it('stops a self-emitting flow at depth 8 with a clear step error, and stays healthy', async () => {
-    const loop = await createFlow({
+    const { id: loop } = await createFlow(t, {
       trigger: { type: 'event', event: 'loop.tick' },
       steps: [{ id: 'again', type: 'emit', event: 'loop.tick', data: { hop: '{{ event.body.hop + 1 }}' } }],
     });
@@ -190,10 +179,10 @@ describe('event bus: POST /events, emit steps, chains and the depth limit', () =
     expect(started.status).toBe(202);
     const runs = await waitFor(async () => {
       const items = await executionsOf(loop);
-      return items.length === 9 && items.every((e) => FINAL.includes(e.status)) ? items : null;
+      return items.length === 9 && items.every((e) => FINAL_STATUSES.includes(e.status)) ? items : null;
     }, 30_000);
     const byDepth = new Map<number, any>();
-    for (const r of runs) byDepth.set(await depthOf(r.id), await finished(r.id));
+    for (const r of runs) byDepth.set(await depthOf(r.id), await finished(t, r.id));
     expect([...byDepth.keys()].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     for (let d = 0; d < 8; d++) {
       const run = byDepth.get(d);

@@ -1,10 +1,10 @@
 import { Client } from 'pg';
 import { bootApp, fire, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
-import { sleep, waitFor } from './support/wait-for';
+import { createFlow, FINAL_STATUSES, finished } from './support/flow-runs';
+import { waitFor } from './support/wait-for';
 
 const EVENT = 'hookflow.execution.failed';
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 describe('hookflow.execution.failed: failed executions reported on the event bus (API.md §12)', () => {
   let t: TestApp;
@@ -24,20 +24,6 @@ describe('hookflow.execution.failed: failed executions reported on the event bus
     await rx.stop();
   });
 
-  async function createFlow(body: Record<string, unknown>): Promise<{ id: string; hook?: string }> {
-    const res = await t.api('POST', '/api/v1/flows', body);
-    expect(res.status).toBe(201);
-    const token = res.body.trigger?.token as string | undefined;
-    return { id: res.body.id, ...(token ? { hook: `${t.url}/hooks/${token}` } : {}) };
-  }
-
-  async function finished(executionId: string): Promise<any> {
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${executionId}`);
-      return FINAL.includes(res.body?.status) ? res.body : null;
-    }, 15_000);
-  }
-
   async function runsOf(flowId: string): Promise<any[]> {
     return (await t.api('GET', `/api/v1/executions?flowId=${flowId}&limit=200`)).body.items;
   }
@@ -52,12 +38,17 @@ describe('hookflow.execution.failed: failed executions reported on the event bus
     return rows[0].n as number;
   }
 
+  /** Until the publisher has taken every failure row (each written with its execution's status). */
+  async function drained(): Promise<void> {
+    await waitFor(async () => (await outbox()) === 0, 10_000);
+  }
+
   it('publishes one event to the listening flow, and that flow failing publishes none', async () => {
     rx.script('/down', [{ status: 500 }]);
     rx.script('/alert', [{ status: 500 }]);
     // The error workflow: posts the failure on, and fails itself (its receiver is down too).
     listener = (
-      await createFlow({
+      await createFlow(t, {
         name: 'alerts',
         trigger: { type: 'event', event: EVENT },
         steps: [
@@ -72,7 +63,7 @@ describe('hookflow.execution.failed: failed executions reported on the event bus
         ],
       })
     ).id;
-    const payments = await createFlow({
+    const payments = await createFlow(t, {
       name: 'payments',
       trigger: { type: 'webhook' },
       steps: [
@@ -80,12 +71,12 @@ describe('hookflow.execution.failed: failed executions reported on the event bus
         { id: 'call', type: 'http', method: 'POST', url: `${rx.url}/down`, retry: { attempts: 1 } },
       ],
     });
-    const ex = await finished((await fire(payments.hook as string, {})).body.executionId);
+    const ex = await finished(t, (await fire(payments.hook, {})).body.executionId);
     expect(ex.status).toBe('failed');
 
     const [alert] = await waitFor(async () => {
       const runs = await runsOf(listener);
-      return runs.length > 0 && FINAL.includes(runs[0].status) ? runs : null;
+      return runs.length > 0 && FINAL_STATUSES.includes(runs[0].status) ? runs : null;
     }, 15_000);
     expect(alert.status).toBe('failed');
     const full = (await t.api('GET', `/api/v1/executions/${alert.id}`)).body;
@@ -102,28 +93,32 @@ describe('hookflow.execution.failed: failed executions reported on the event bus
     expect(rx.at('/alert').map((r) => r.json)).toEqual([{ failure: data }]);
 
     // The alert flow failed too: started by a hookflow.* event, it reports nothing (the loop guard).
-    await sleep(2000);
+    // Its failure row, if any, was written with its status; an empty outbox means it was dealt with.
+    await drained();
     expect(await runsOf(listener)).toHaveLength(1);
     expect(await published()).toBe(1);
     expect(await outbox()).toBe(0);
 
     // Retried and failed again: a new failure, a new event.
     expect((await t.api('POST', `/api/v1/executions/${ex.id}/retry`)).status).toBe(202);
-    await waitFor(async () => (await runsOf(listener)).length === 2, 15_000);
-    await sleep(1000);
+    await waitFor(async () => {
+      const runs = await runsOf(listener);
+      return runs.length === 2 && runs.every((r) => FINAL_STATUSES.includes(r.status));
+    }, 15_000);
+    await drained();
     expect(await runsOf(listener)).toHaveLength(2);
     expect(await published()).toBe(2);
   });
 
   it('reports an execution that failed at birth (its filter failed), with no step', async () => {
-    const broken = await createFlow({
+    const broken = await createFlow(t, {
       name: 'broken filter',
       trigger: { type: 'webhook' },
       filter: '$number(event.body.x) > 1',
       steps: [{ id: 'x', type: 'transform', expression: '1' }],
     });
     const before = (await runsOf(listener)).length;
-    const res = await fire(broken.hook as string, { x: 'not a number' });
+    const res = await fire(broken.hook, { x: 'not a number' });
     expect(res.body.status).toBe('failed');
     const runs = await waitFor(async () => {
       const all = await runsOf(listener);
@@ -141,15 +136,17 @@ describe('hookflow.execution.failed: failed executions reported on the event bus
 
   it('publishes nothing while no flow listens', async () => {
     expect((await t.api('PATCH', `/api/v1/flows/${listener}`, { enabled: false })).status).toBe(200);
-    const lonely = await createFlow({
+    const lonely = await createFlow(t, {
       name: 'nobody listens',
       trigger: { type: 'webhook' },
       steps: [{ id: 'call', type: 'http', method: 'POST', url: `${rx.url}/down`, retry: { attempts: 1 } }],
     });
     const count = await published();
-    const ex = await finished((await fire(lonely.hook as string, {})).body.executionId);
+    const ex = await finished(t, (await fire(lonely.hook, {})).body.executionId);
     expect(ex.status).toBe('failed');
-    await sleep(1500);
+    // Failures reach the bus only through the outbox, written with the failed status: once it is
+    // empty, nothing about this execution can still be published.
+    await drained();
     expect(await published()).toBe(count);
     expect(await outbox()).toBe(0);
     expect((await t.api('PATCH', `/api/v1/flows/${listener}`, { enabled: true })).status).toBe(200);
@@ -157,12 +154,12 @@ describe('hookflow.execution.failed: failed executions reported on the event bus
 
   it('publishes a failure committed just before the process died, once the next process is up', async () => {
     rx.script('/ok', [{ status: 200 }]);
-    const flow = await createFlow({
+    const flow = await createFlow(t, {
       name: 'died after commit',
       trigger: { type: 'webhook' },
       steps: [{ id: 'call', type: 'http', method: 'POST', url: `${rx.url}/ok` }],
     });
-    const ex = await finished((await fire(flow.hook as string, {})).body.executionId);
+    const ex = await finished(t, (await fire(flow.hook, {})).body.executionId);
     expect(ex.status).toBe('succeeded');
     const before = (await runsOf(listener)).length;
     await t.close();
