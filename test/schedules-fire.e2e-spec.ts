@@ -1,22 +1,31 @@
 import { Client } from 'pg';
 import { bootApp, TestApp } from './support/app';
-import { sleep, waitFor } from './support/wait-for';
+import { waitFor } from './support/wait-for';
 
-/** Two planned fires of a 2-second cron, plus slack: long enough to see a fire that should not happen. */
-const QUIET_MS = 4500;
+const every2s = {
+  name: 'every 2 s',
+  trigger: { type: 'schedule', cron: '*/2 * * * * *', payload: { report: 'tick' } },
+  steps: [{ id: 'echo', type: 'transform', expression: "{ 'at': event.scheduledAt, 'body': event.body }" }],
+};
 
 describe('schedule triggers with two instances running', () => {
   let a: TestApp;
   let b: TestApp;
   let db: Client;
+  /** A flow on the same 2-second cron that stays enabled: proof that the scheduler kept firing. */
+  let sentinel: string;
 
   beforeAll(async () => {
     a = await bootApp();
     b = await bootApp();
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
+    const created = await a.api('POST', '/api/v1/flows', { ...every2s, name: 'sentinel' });
+    expect(created.status).toBe(201);
+    sentinel = created.body.id;
   });
   afterAll(async () => {
+    await a.api('DELETE', `/api/v1/flows/${sentinel}`);
     await db.end();
     await b.close();
     await a.close();
@@ -31,16 +40,29 @@ describe('schedule triggers with two instances running', () => {
     return full.sort((x, y) => Date.parse(x.event.scheduledAt) - Date.parse(y.event.scheduledAt));
   }
 
+  /**
+   * Until the sentinel has been fired for two planned times after `since`: a fire of a stopped flow
+   * on the same cron would have been written by those same passes (no fixed sleep to guess at).
+   */
+  async function twoFiresAfter(since: number): Promise<void> {
+    await waitFor(
+      async () => {
+        const { rows } = await db.query(
+          `SELECT count(*)::int AS n FROM executions
+            WHERE flow_id = $1 AND (event->>'scheduledAt')::timestamptz > $2`,
+          [sentinel, new Date(since)],
+        );
+        return rows[0].n >= 2;
+      },
+      15_000,
+      200,
+    );
+  }
+
   async function scheduleRow(flowId: string): Promise<any> {
     const { rows } = await db.query('SELECT * FROM schedules WHERE flow_id = $1', [flowId]);
     return rows[0] ?? null;
   }
-
-  const every2s = {
-    name: 'every 2 s',
-    trigger: { type: 'schedule', cron: '*/2 * * * * *', payload: { report: 'tick' } },
-    steps: [{ id: 'echo', type: 'transform', expression: "{ 'at': event.scheduledAt, 'body': event.body }" }],
-  };
 
   it('fires a seconds-field cron once per planned time, on time, and stops at once when disabled', async () => {
     const created = await a.api('POST', '/api/v1/flows', every2s);
@@ -52,7 +74,7 @@ describe('schedule triggers with two instances running', () => {
     const disabled = await b.api('PATCH', `/api/v1/flows/${id}`, { enabled: false });
     expect(disabled.status).toBe(200);
     const atDisable = await executionsOf(id);
-    await sleep(QUIET_MS);
+    await twoFiresAfter(Date.now());
     const later = await executionsOf(id);
     expect(later.map((e) => e.id)).toEqual(atDisable.map((e) => e.id));
     expect(await scheduleRow(id)).toBeNull();
@@ -104,7 +126,7 @@ describe('schedule triggers with two instances running', () => {
       `${new Date().getUTCFullYear() + 1}-01-01T00:00:00.000Z`,
     );
     const atPut = (await executionsOf(id)).length;
-    await sleep(QUIET_MS);
+    await twoFiresAfter(Date.now());
     expect(await executionsOf(id)).toHaveLength(atPut);
 
     expect((await a.api('DELETE', `/api/v1/flows/${id}`)).status).toBe(204);
@@ -117,7 +139,7 @@ describe('schedule triggers with two instances running', () => {
     await waitFor(async () => (await executionsOf(id)).length >= 1, 10_000, 200);
     expect((await b.api('DELETE', `/api/v1/flows/${id}`)).status).toBe(204);
     const atDelete = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [id]);
-    await sleep(QUIET_MS);
+    await twoFiresAfter(Date.now());
     const after = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [id]);
     expect(after.rows[0].n).toBe(atDelete.rows[0].n);
     expect(await scheduleRow(id)).toBeNull();
