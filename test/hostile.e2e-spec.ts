@@ -344,12 +344,10 @@ describe('hostile input', () => {
       );
       expect(res.status).toBe(202);
       const { executionId } = JSON.parse(res.text) as { executionId: string };
-      let ex: any;
-      for (let i = 0; i < 100; i++) {
-        ex = (await t.api('GET', `/api/v1/executions/${executionId}`)).body;
-        if (ex.status === 'failed') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const ex = await waitFor(async () => {
+        const now = (await t.api('GET', `/api/v1/executions/${executionId}`)).body;
+        return now.status === 'failed' ? now : null;
+      }, 10_000);
       expect(ex.status).toBe('failed');
       expect(ex.steps[0].error).toBeTruthy();
       expect(Date.now() - started).toBeLessThan(8000);
