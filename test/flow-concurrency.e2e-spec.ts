@@ -1,96 +1,7 @@
-import http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { bootApp, fire, TestApp } from './support/app';
 import { createFlow, finished } from './support/flow-runs';
+import { inParallel, SlowReceiver } from './support/slow-receiver';
 import { waitFor } from './support/wait-for';
-
-/** One request as a SlowReceiver saw it: its JSON body, when it arrived, and how many were in flight then. */
-interface Arrival {
-  path: string;
-  body: any;
-  inFlight: number;
-}
-
-/**
- * A receiver on 127.0.0.1 that holds each answer for `delayMs` (per path, default 0) and counts the
- * requests it is holding: the highest count is the most executions that were talking to it at once.
- * A path can answer 500 a number of times before it answers 200.
- */
-class SlowReceiver {
-  readonly arrivals: Arrival[] = [];
-  inFlight = 0;
-  maxInFlight = 0;
-  private readonly delays = new Map<string, number>();
-  private readonly failures = new Map<string, number>();
-  private readonly held = new Set<http.ServerResponse>();
-  private server!: http.Server;
-  url = '';
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const path = (req.url ?? '/').split('?')[0];
-        this.inFlight++;
-        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-        this.arrivals.push({
-          path,
-          body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'),
-          inFlight: this.inFlight,
-        });
-        const failing = this.failures.get(path) ?? 0;
-        if (failing > 0) this.failures.set(path, failing - 1);
-        this.held.add(res);
-        setTimeout(
-          () => {
-            this.inFlight--;
-            this.held.delete(res);
-            if (res.destroyed) return;
-            res.writeHead(failing > 0 ? 500 : 200, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ ok: failing === 0 }));
-          },
-          this.delays.get(path) ?? 0,
-        );
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  delay(path: string, ms: number): void {
-    this.delays.set(path, ms);
-  }
-
-  failFirst(path: string, times: number): void {
-    this.failures.set(path, times);
-  }
-
-  at(path: string): Arrival[] {
-    return this.arrivals.filter((a) => a.path === path);
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/** Runs `fn` over `items` with at most `width` at a time; results in item order. */
-async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
 
 describe('flow-level concurrency: limit, FIFO per key, waiting work keeps its slot', () => {
   let t: TestApp;
@@ -127,7 +38,7 @@ describe('flow-level concurrency: limit, FIFO per key, waiting work keeps its sl
     const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`);
     // Each key's events one after another (the next is sent after the 202 of the one before: its
     // acceptance order), keys in parallel.
-    const accepted = await pool(keys, 10, async (k) => {
+    const accepted = await inParallel(keys, 10, async (k) => {
       const ids: string[] = [];
       for (let n = 0; n < 25; n++) {
         const res = await fire(hook, { k, n });
@@ -142,6 +53,7 @@ describe('flow-level concurrency: limit, FIFO per key, waiting work keeps its sl
     expect(ends.every((e) => e.status === 'succeeded')).toBe(true);
     const seen = rx.at('/fifo');
     expect(seen).toHaveLength(500);
+    expect(Math.max(...seen.map((a) => a.inFlightForKey))).toBe(1);
     for (const k of keys) {
       expect(seen.filter((a) => a.body.k === k).map((a) => a.body.n)).toEqual([...Array(25).keys()]);
     }
@@ -171,6 +83,44 @@ describe('flow-level concurrency: limit, FIFO per key, waiting work keeps its sl
     const keyR = rx.at('/retry').filter((x) => x.body.k === 'r');
     expect(keyR.map((x) => x.body.n)).toEqual([1, 1, 2]);
     expect(new Date(b.startedAt).getTime()).toBeGreaterThanOrEqual(new Date(a.finishedAt).getTime());
+  });
+
+  it('a retried execution goes back in line: it waits for the one holding its slot', async () => {
+    rx.failFirst('/again', 1);
+    rx.delay('/hold', 1000);
+    const { hook } = await createFlow(t, {
+      concurrency: { limit: 1, key: 'event.body.k' },
+      steps: [
+        {
+          id: 'deliver',
+          type: 'http',
+          method: 'POST',
+          url: `${rx.url}/{{ event.body.p }}`,
+          body: '{{ event.body }}',
+          retry: { attempts: 1 },
+        },
+      ],
+    });
+    const a = (await fire(hook, { k: 'q', p: 'again' })).body.executionId as string;
+    expect((await finished(t, a)).status).toBe('failed');
+    const c = (await fire(hook, { k: 'q', p: 'hold' })).body.executionId as string;
+    await waitFor(() => rx.at('/hold').length === 1, 10_000);
+    const retried = await t.api('POST', `/api/v1/executions/${a}/retry`);
+    expect(retried.status).toBe(202);
+    expect(retried.body).toEqual({ executionId: a, status: 'queued' });
+    expect(await status(a)).toBe('queued');
+    expect(rx.at('/again')).toHaveLength(1);
+    const again = await finished(t, a);
+    expect(again.status).toBe('succeeded');
+    expect(again.steps[0].attempts).toHaveLength(2);
+    expect((await finished(t, c)).status).toBe('succeeded');
+    // Its second request came after the held one, and when it came, nothing else of key q was in flight.
+    const q = rx.arrivals.filter((x) => x.body?.k === 'q').map((x) => [x.path, x.inFlightForKey]);
+    expect(q).toEqual([
+      ['/again', 1],
+      ['/hold', 1],
+      ['/again', 1],
+    ]);
   });
 
   it('limit 3 without a key: never more than 3 at the receiver at once, and all delivered', async () => {
