@@ -1,8 +1,7 @@
 import { bootApp, fire, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
+import { finished } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
-
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 /**
  * API.md section 2: a dry run "evaluates the flow ... exactly as a run would". For every step type the
@@ -22,13 +21,6 @@ describe('dry run equals run for every step type', () => {
     await t.close();
     await rx.stop();
   });
-
-  async function finished(executionId: string): Promise<any> {
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${executionId}`);
-      return FINAL.includes(res.body?.status) ? res.body : null;
-    }, 20_000);
-  }
 
   it('shows what the run sends and stores: transform, http, slack (webhook and token), delay, emit', async () => {
     const listener = await t.api('POST', '/api/v1/flows', {
@@ -84,7 +76,7 @@ describe('dry run equals run for every step type', () => {
 
     const accepted = await fire(`${t.url}/hooks/${created.body.trigger.token}`, body);
     expect(accepted.status).toBe(202);
-    const ex = await finished(accepted.body.executionId);
+    const ex = await finished(t, accepted.body.executionId);
     expect(ex.status).toBe('succeeded');
     const run = Object.fromEntries(ex.steps.map((s: any) => [s.id, s]));
 

@@ -1,8 +1,7 @@
 import { bootApp, fire, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
+import { FINAL_STATUSES } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
-
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 describe('inbound idempotency: one execution per key and flow', () => {
   let a: TestApp;
@@ -42,7 +41,7 @@ describe('inbound idempotency: one execution per key and flow', () => {
   async function settled(flowId: string, count: number): Promise<any[]> {
     const items = await waitFor(async () => {
       const found = await executions(flowId);
-      return found.length === count && found.every((e) => FINAL.includes(e.status)) ? found : null;
+      return found.length === count && found.every((e) => FINAL_STATUSES.includes(e.status)) ? found : null;
     }, 15_000);
     return items;
   }

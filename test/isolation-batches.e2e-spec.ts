@@ -4,9 +4,8 @@ import type { Queue } from 'bull';
 import { STEPS_QUEUE } from 'src/queue/queue.constants';
 import { bootApp, fire, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
+import { FINAL_STATUSES } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
-
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 /**
  * Executions of many flows share one INSERT and one progress UPDATE (src/common/batcher.ts). One row
@@ -38,7 +37,7 @@ describe('isolation: a poison row fails alone in a shared batch', () => {
         const out = new Map<string, any>();
         for (const id of ids) {
           const ex = (await t.api('GET', `/api/v1/executions/${id}`)).body;
-          if (!FINAL.includes(ex.status)) return null;
+          if (!FINAL_STATUSES.includes(ex.status)) return null;
           out.set(id, ex);
         }
         return out;

@@ -1,9 +1,8 @@
 import http from 'node:http';
 import { bootApp, fire, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
+import { createFlow, finished } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
-
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 /** Raw text bodies (a lone surrogate escape survives only as JSON text, not through JSON.stringify). */
 function post(
@@ -58,23 +57,6 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
     await rx.stop();
   });
 
-  async function createFlow(body: Record<string, unknown>): Promise<{ id: string; hook: string }> {
-    const res = await t.api('POST', '/api/v1/flows', {
-      name: 'isolation',
-      trigger: { type: 'webhook' },
-      ...body,
-    });
-    expect(res.status).toBe(201);
-    return { id: res.body.id, hook: `${t.url}/hooks/${res.body.trigger.token}` };
-  }
-
-  async function finished(executionId: string): Promise<any> {
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${executionId}`);
-      return FINAL.includes(res.body?.status) ? res.body : null;
-    }, 20_000);
-  }
-
   async function executions(flowId: string): Promise<any[]> {
     const res = await t.api('GET', `/api/v1/executions?flowId=${flowId}&limit=200`);
     expect(res.status).toBe(200);
@@ -90,7 +72,7 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
   ];
 
   it('answers poison bodies 400 and stores nothing, while another flow gets 100 % 202, each delivered once', async () => {
-    const good = await createFlow({
+    const good = await createFlow(t, {
       steps: [
         {
           id: 'out',
@@ -102,7 +84,7 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
         },
       ],
     });
-    const poison = await createFlow({
+    const poison = await createFlow(t, {
       trigger: { type: 'webhook', idempotencyKey: 'event.body.id' },
       steps: [{ id: 'out', type: 'http', method: 'POST', url: `${rx.url}/poison` }],
     });
@@ -134,7 +116,7 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
     const ids = goods.map((r) => r.body.executionId as string);
     expect(new Set(ids).size).toBe(GOOD);
     await waitFor(() => rx.at('/good').length >= GOOD, 30_000);
-    for (const id of ids) expect((await finished(id)).status).toBe('succeeded');
+    for (const id of ids) expect((await finished(t, id)).status).toBe('succeeded');
     const seen = new Map<string, number>();
     for (const r of rx.at('/good')) {
       const ex = (r.json as { ex: string }).ex;
@@ -147,12 +129,12 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
     // The poison flow still takes a good event (nothing about it was broken or remembered).
     const fine = await post(poison.hook, '{"id":"fine","x":"\\ud83d\\ude00"}');
     expect(fine.status).toBe(202);
-    const stored = await finished(fine.body.executionId);
+    const stored = await finished(t, fine.body.executionId);
     expect(stored.event.body.x).toBe('😀');
   });
 
   it('refuses a lone surrogate in every management body with a 400 naming the field', async () => {
-    const { id } = await createFlow({ steps: [] });
+    const { id } = await createFlow(t, { steps: [] });
     const cases: Array<[string, string, string, RegExp]> = [
       ['POST', '/api/v1/flows', '{"name":"a\\ud800","trigger":{"type":"webhook"},"steps":[]}', /^name /],
       [
@@ -190,7 +172,7 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
   });
 
   it('answers 404 for trigger tokens holding any byte from %00 to %2F, never 500', async () => {
-    const { hook } = await createFlow({ steps: [] });
+    const { hook } = await createFlow(t, { steps: [] });
     const token = hook.split('/hooks/')[1];
     const paths = ['/hooks/%00', `/hooks/${token}%00`, '/hooks/%00%00', '/hooks/a%25b', '/hooks/..%2F..%2Fx'];
     for (let b = 0; b <= 0x2f; b++) {
@@ -263,7 +245,7 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
   });
 
   it('fails a step whose rendered header holds CR or LF clearly, without retries, and the dry run says the same', async () => {
-    const { id, hook } = await createFlow({
+    const { id, hook } = await createFlow(t, {
       steps: [
         {
           id: 'out',
@@ -277,7 +259,7 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
     });
     const res = await fire(hook, { v: 'a\r\nx-injected: 1' });
     expect(res.status).toBe(202);
-    const ex = await finished(res.body.executionId);
+    const ex = await finished(t, res.body.executionId);
     expect(ex.status).toBe('failed');
     expect(ex.steps[0].error).toBe('header x-foo contains CR or LF');
     expect(ex.steps[0].attempts).toHaveLength(1);
@@ -293,7 +275,7 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
 
   describe('a filter or idempotency key that fails to evaluate', () => {
     it('stores a failed execution with the error, steps cancelled; the dry run shows the same error', async () => {
-      const { id, hook } = await createFlow({
+      const { id, hook } = await createFlow(t, {
         filter: '$nosuch(event.body)',
         steps: [
           { id: 'a', type: 'transform', expression: '1' },
@@ -303,7 +285,7 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
       const res = await fire(hook, { x: 1 });
       expect(res.status).toBe(202);
       expect(res.body.status).toBe('failed');
-      const ex = await finished(res.body.executionId);
+      const ex = await finished(t, res.body.executionId);
       expect(ex.status).toBe('failed');
       expect(ex.error).toMatch(/^filter failed: /);
       expect(ex.steps.map((s: any) => [s.id, s.status, s.attempts.length])).toEqual([
@@ -319,13 +301,13 @@ describe('isolation at intake: input that cannot be stored or routed', () => {
     });
 
     it('treats a failing idempotency key the same way, in the run and in the dry run', async () => {
-      const { id, hook } = await createFlow({
+      const { id, hook } = await createFlow(t, {
         trigger: { type: 'webhook', idempotencyKey: '$nosuch(event.body.id)' },
         steps: [{ id: 'a', type: 'transform', expression: '1' }],
       });
       const res = await fire(hook, { id: 1 });
       expect(res.status).toBe(202);
-      const ex = await finished(res.body.executionId);
+      const ex = await finished(t, res.body.executionId);
       expect(ex.status).toBe('failed');
       expect(ex.error).toMatch(/^trigger\.idempotencyKey failed: /);
       expect(ex.steps[0].status).toBe('cancelled');

@@ -5,6 +5,7 @@ import type { Queue } from 'bull';
 import { bootApp, fire, TestApp } from './support/app';
 import { metricValue, scrape } from './support/operate-metrics';
 import { Receiver } from './support/receiver';
+import { finished } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
 
 /** Every route the Nest app registered, from the controllers' metadata: "GET /api/v1/flows/{id}". */
@@ -45,13 +46,6 @@ describe('operate: /metrics and the OpenAPI document', () => {
     await rx.stop();
   });
 
-  async function finished(executionId: string): Promise<any> {
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${executionId}`);
-      return ['succeeded', 'failed', 'filtered', 'cancelled'].includes(res.body.status) ? res.body : null;
-    }, 15_000);
-  }
-
   it('counts webhooks by result, executions, step attempts and HTTP requests as traffic flows', async () => {
     const flow = await t.api('POST', '/api/v1/flows', {
       name: 'metered',
@@ -89,7 +83,7 @@ describe('operate: /metrics and the OpenAPI document', () => {
     expect((await fire(hook, '{"broken":', { 'x-id': 'id-bad' })).status).toBe(400);
     expect((await fire(`${t.url}/hooks/${locked.body.trigger.token}`, {})).status).toBe(401);
     expect((await fetch(`${t.url}/no-such-route`)).status).toBe(404);
-    for (const id of accepted) expect((await finished(id)).status).toBe('succeeded');
+    for (const id of accepted) expect((await finished(t, id)).status).toBe('succeeded');
 
     const after = await scrape(t.url);
     const delta = (name: string, labels: Record<string, string> = {}): number =>

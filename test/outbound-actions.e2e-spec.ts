@@ -4,9 +4,8 @@ import { DataSource } from 'typeorm';
 import { STEPS_QUEUE } from 'src/queue/queue.constants';
 import { bootApp, fire, TestApp } from './support/app';
 import { OutboundServer } from './support/outbound-server';
+import { createFlow, finished } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
-
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
   let t: TestApp;
@@ -21,16 +20,6 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
     await srv.stop();
   });
 
-  async function createFlow(body: Record<string, unknown>): Promise<{ id: string; hook: string }> {
-    const res = await t.api('POST', '/api/v1/flows', {
-      name: 'actions',
-      trigger: { type: 'webhook' },
-      ...body,
-    });
-    expect(res.status).toBe(201);
-    return { id: res.body.id, hook: `${t.url}/hooks/${res.body.trigger.token}` };
-  }
-
   async function start(hook: string, payload: unknown): Promise<string> {
     const accepted = await fire(hook, payload);
     expect(accepted.status).toBe(202);
@@ -42,12 +31,6 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
     expect(res.status).toBe(200);
     return res.body;
   }
-
-  const finished = (id: string, ms = 15_000): Promise<any> =>
-    waitFor(async () => {
-      const ex = await get(id);
-      return FINAL.includes(ex.status) ? ex : null;
-    }, ms);
 
   const waiting = (id: string): Promise<any> =>
     waitFor(async () => {
@@ -69,7 +52,7 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
   }
 
   it('waits `ms` in a delayed job: `waiting` meanwhile, delivery not before the time is up', async () => {
-    const { hook } = await createFlow({
+    const { hook } = await createFlow(t, {
       steps: [
         { id: 'pause', type: 'delay', ms: 1500 },
         {
@@ -89,7 +72,7 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
     expect(during.steps[1].status).toBe('pending');
     expect(srv.at('/after-ms')).toHaveLength(0);
     expect(await delayedJobsOf(id)).toBe(1);
-    const ex = await finished(id);
+    const ex = await finished(t, id);
     expect(ex.status).toBe('succeeded');
     const [delivered] = srv.at('/after-ms');
     expect(delivered.at - fired).toBeGreaterThanOrEqual(1500);
@@ -100,7 +83,7 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
   });
 
   it('waits `until` a templated ISO time, and goes straight on when it has passed', async () => {
-    const { hook } = await createFlow({
+    const { hook } = await createFlow(t, {
       steps: [
         { id: 'pause', type: 'delay', until: '{{ event.body.at }}' },
         {
@@ -116,17 +99,17 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
     const future = await start(hook, { at: new Date(at).toISOString(), k: 'future' });
     const past = await start(hook, { at: '2001-01-01T00:00:00Z', k: 'past' });
     await waiting(future);
-    const pastEx = await finished(past);
+    const pastEx = await finished(t, past);
     expect(pastEx.status).toBe('succeeded');
     expect(pastEx.steps[0].output).toEqual({ waitedMs: 0 });
-    const ex = await finished(future);
+    const ex = await finished(t, future);
     expect(ex.status).toBe('succeeded');
     const delivered = srv.at('/after-until').find((s) => s.body.includes('future'));
     expect(delivered?.at).toBeGreaterThanOrEqual(at);
   });
 
   it('cancel during a delay: 200 with the execution, steps cancelled, the delivery never happens', async () => {
-    const { hook } = await createFlow({
+    const { hook } = await createFlow(t, {
       steps: [
         { id: 'pause', type: 'delay', ms: 1500 },
         { id: 'after', type: 'http', method: 'POST', url: `${srv.url}/never` },
@@ -159,7 +142,7 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
         ? { status: 500, body: { broken: true } }
         : { status: 200, body: { ok: true } },
     );
-    const { hook } = await createFlow({
+    const { hook } = await createFlow(t, {
       steps: [
         { id: 'shape', type: 'transform', expression: "{ 'order': event.body.order }" },
         {
@@ -175,7 +158,7 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
       ],
     });
     const id = await start(hook, { order: 7 });
-    const failed = await finished(id);
+    const failed = await finished(t, id);
     expect(failed.status).toBe('failed');
     expect(failed.error).toBe('step call failed: HTTP 500');
     expect(failed.steps.map((s: any) => s.status)).toEqual(['succeeded', 'failed', 'pending']);
@@ -184,7 +167,7 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
     fixed = true;
     const res = await t.api('POST', `/api/v1/executions/${id}/retry`);
     expect(res.status).toBe(202);
-    const ex = await finished(id);
+    const ex = await finished(t, id);
     expect(ex.id).toBe(id);
     expect(ex.status).toBe('succeeded');
     expect(ex.error).toBeUndefined();
@@ -210,12 +193,12 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
 
   it('replay makes a new execution with the same event, run by the current flow version', async () => {
     srv.respond(() => ({ status: 200, body: { ok: true } }));
-    const { id: flowId, hook } = await createFlow({
+    const { id: flowId, hook } = await createFlow(t, {
       steps: [
         { id: 'send', type: 'http', method: 'POST', url: `${srv.url}/replay-v1`, body: '{{ event.body }}' },
       ],
     });
-    const first = await finished(await start(hook, { order: 99 }));
+    const first = await finished(t, await start(hook, { order: 99 }));
     expect(first.status).toBe('succeeded');
     const updated = await t.api('PUT', `/api/v1/flows/${flowId}`, {
       name: 'actions',
@@ -230,7 +213,7 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ executionId: expect.any(String) });
     expect(res.body.executionId).not.toBe(first.id);
-    const replayed = await finished(res.body.executionId);
+    const replayed = await finished(t, res.body.executionId);
     expect(replayed.status).toBe('succeeded');
     expect(replayed.flowId).toBe(flowId);
     expect(replayed.flowVersion).toBe(2);
@@ -247,16 +230,16 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
     for (const action of ['retry', 'replay', 'cancel']) {
       expect((await t.api('POST', `/api/v1/executions/${unknown}/${action}`)).status).toBe(404);
     }
-    const { id: flowId, hook } = await createFlow({
+    const { id: flowId, hook } = await createFlow(t, {
       steps: [{ id: 'x', type: 'transform', expression: '1' }],
     });
-    const ex = await finished(await start(hook, {}));
+    const ex = await finished(t, await start(hook, {}));
     expect((await t.api('DELETE', `/api/v1/flows/${flowId}`)).status).toBe(204);
     expect((await t.api('POST', `/api/v1/executions/${ex.id}/replay`)).status).toBe(409);
   });
 
   it('a waiting delay survives a restart of the app', async () => {
-    const { hook } = await createFlow({
+    const { hook } = await createFlow(t, {
       steps: [
         { id: 'pause', type: 'delay', ms: 2000 },
         { id: 'after', type: 'http', method: 'POST', url: `${srv.url}/after-restart` },
@@ -266,7 +249,7 @@ describe('outbound: delay steps, and retry / replay / cancel over REST', () => {
     await waiting(id);
     await t.close();
     t = await bootApp();
-    const ex = await finished(id);
+    const ex = await finished(t, id);
     expect(ex.status).toBe('succeeded');
     expect(srv.at('/after-restart')).toHaveLength(1);
   });

@@ -4,11 +4,11 @@ import { connect as natsConnect, type JetStreamManager, type Msg, type NatsConne
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { OutboundConnections } from 'src/steps/connections/outbound-connections';
-import { bootApp, fire, TestApp } from './support/app';
+import { bootApp, TestApp } from './support/app';
+import { createFlow, runToEnd } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
 
 // Real RabbitMQ, Mosquitto and NATS on 127.0.0.1 (OUTBOUND_ALLOW=127.0.0.1/32, bootApp's default).
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 const fast = { attempts: 5, backoff: { type: 'fixed', delayMs: 50 } };
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const tag = randomBytes(4).toString('hex');
@@ -50,18 +50,11 @@ describe('outbound: amqp, mqtt and nats steps against the real brokers', () => {
   });
 
   async function run(steps: Record<string, unknown>[], payload: unknown): Promise<any> {
-    const created = await t.api('POST', '/api/v1/flows', {
+    const { hook } = await createFlow(t, {
       name: `brokers ${tag}`,
-      trigger: { type: 'webhook' },
       steps: steps.map((s) => ({ retry: fast, ...s })),
     });
-    expect(created.status).toBe(201);
-    const accepted = await fire(`${t.url}/hooks/${created.body.trigger.token}`, payload);
-    expect(accepted.status).toBe(202);
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${accepted.body.executionId}`);
-      return FINAL.includes(res.body.status) ? res.body : null;
-    }, 20_000);
+    return runToEnd(t, hook, payload);
   }
 
   function expectRefusedOnce(ex: any, error: string | RegExp): void {

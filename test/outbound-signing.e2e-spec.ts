@@ -1,11 +1,10 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { bootApp, fire, TestApp } from './support/app';
+import { bootApp, TestApp } from './support/app';
 import { OutboundServer } from './support/outbound-server';
-import { waitFor } from './support/wait-for';
+import { createFlow, runToEnd } from './support/flow-runs';
 
 const fast = { attempts: 5, backoff: { type: 'fixed', delayMs: 50 } };
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 
 describe('outbound: signed http deliveries (standard-webhooks and hmac)', () => {
   let t: TestApp;
@@ -25,18 +24,8 @@ describe('outbound: signed http deliveries (standard-webhooks and hmac)', () => 
   });
 
   async function run(steps: unknown[], payload: unknown = { order: 42 }): Promise<any> {
-    const created = await t.api('POST', '/api/v1/flows', {
-      name: 'signed',
-      trigger: { type: 'webhook' },
-      steps,
-    });
-    expect(created.status).toBe(201);
-    const accepted = await fire(`${t.url}/hooks/${created.body.trigger.token}`, payload);
-    expect(accepted.status).toBe(202);
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${accepted.body.executionId}`);
-      return FINAL.includes(res.body.status) ? res.body : null;
-    }, 20_000);
+    const { hook } = await createFlow(t, { name: 'signed', steps });
+    return runToEnd(t, hook, payload);
   }
 
   it('signs every attempt with the Standard Webhooks scheme; the same webhook-id on all three', async () => {

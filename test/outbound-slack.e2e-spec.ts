@@ -1,9 +1,8 @@
-import { bootApp, fire, TestApp } from './support/app';
+import { bootApp, TestApp } from './support/app';
 import { Answer, OutboundServer, Seen } from './support/outbound-server';
-import { waitFor } from './support/wait-for';
+import { createFlow, runToEnd } from './support/flow-runs';
 
 const fast = { attempts: 5, backoff: { type: 'fixed', delayMs: 50 } };
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 const TOKEN = 'xoxb-good-0123456789-abcdef';
 
 let busyCalls = 0;
@@ -49,18 +48,11 @@ describe('outbound: the slack step against a local fake of Slack', () => {
   });
 
   async function run(step: Record<string, unknown>, payload: unknown = { who: 'Ada', n: 3 }): Promise<any> {
-    const created = await t.api('POST', '/api/v1/flows', {
+    const { hook } = await createFlow(t, {
       name: 'slack',
-      trigger: { type: 'webhook' },
       steps: [{ id: 'notify', type: 'slack', retry: fast, ...step }],
     });
-    expect(created.status).toBe(201);
-    const accepted = await fire(`${t.url}/hooks/${created.body.trigger.token}`, payload);
-    expect(accepted.status).toBe(202);
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${accepted.body.executionId}`);
-      return FINAL.includes(res.body.status) ? res.body : null;
-    }, 20_000);
+    return runToEnd(t, hook, payload);
   }
 
   it('posts with chat.postMessage: bearer token, JSON body, {ok, ts, channel}; the token never recorded', async () => {

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { bootApp, fire, TestApp } from './support/app';
+import { bootApp, TestApp } from './support/app';
+import { createFlow, runToEnd } from './support/flow-runs';
 import { waitFor } from './support/wait-for';
 
 // Real PostgreSQL (the run's own database), MariaDB (database `test`) and an SMTP server on 127.0.0.1.
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 const fast = { attempts: 5, backoff: { type: 'fixed', delayMs: 50 } };
 const tag = randomBytes(4).toString('hex');
 const table = `hf_sql_${tag}`;
@@ -94,18 +94,11 @@ describe('outbound: sql and email steps against PostgreSQL, MariaDB and an SMTP 
   });
 
   async function run(steps: Record<string, unknown>[], payload: unknown): Promise<any> {
-    const created = await t.api('POST', '/api/v1/flows', {
+    const { hook } = await createFlow(t, {
       name: `sql-email ${tag}`,
-      trigger: { type: 'webhook' },
       steps: steps.map((s) => ({ retry: fast, ...s })),
     });
-    expect(created.status).toBe(201);
-    const accepted = await fire(`${t.url}/hooks/${created.body.trigger.token}`, payload);
-    expect(accepted.status).toBe(202);
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${accepted.body.executionId}`);
-      return FINAL.includes(res.body.status) ? res.body : null;
-    }, 20_000);
+    return runToEnd(t, hook, payload);
   }
 
   describe('sql on PostgreSQL', () => {

@@ -1,8 +1,7 @@
 import { bootApp, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
-import { waitFor } from './support/wait-for';
+import { createFlow, finished } from './support/flow-runs';
 
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 describe('manual runs and dry runs', () => {
@@ -19,19 +18,6 @@ describe('manual runs and dry runs', () => {
     await rx.stop();
   });
 
-  async function createFlow(body: Record<string, unknown>): Promise<string> {
-    const res = await t.api('POST', '/api/v1/flows', { name: 'runs', trigger: { type: 'webhook' }, ...body });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  }
-
-  async function finished(executionId: string): Promise<any> {
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${executionId}`);
-      return FINAL.includes(res.body?.status) ? res.body : null;
-    }, 15_000);
-  }
-
   async function executionCount(flowId: string): Promise<number> {
     const res = await t.api('GET', `/api/v1/executions?flowId=${flowId}&limit=200`);
     expect(res.status).toBe(200);
@@ -40,7 +26,7 @@ describe('manual runs and dry runs', () => {
 
   describe('POST /flows/{id}/run', () => {
     it('runs the flow by hand with the payload as event.body: 202 {executionId}', async () => {
-      const id = await createFlow({
+      const { id: id } = await createFlow(t, {
         steps: [
           {
             id: 'send',
@@ -54,7 +40,7 @@ describe('manual runs and dry runs', () => {
       const res = await t.api('POST', `/api/v1/flows/${id}/run`, { payload: { order: 42 } });
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ executionId: expect.any(String) });
-      const ex = await finished(res.body.executionId);
+      const ex = await finished(t, res.body.executionId);
       expect(ex.status).toBe('succeeded');
       expect(ex.flowId).toBe(id);
       expect(ex.event).toEqual({
@@ -67,20 +53,20 @@ describe('manual runs and dry runs', () => {
     });
 
     it('runs a disabled flow, and applies its filter', async () => {
-      const id = await createFlow({
+      const { id: id } = await createFlow(t, {
         enabled: false,
         filter: 'event.body.go = true',
         steps: [{ id: 'x', type: 'transform', expression: 'event.body' }],
       });
       const go = await t.api('POST', `/api/v1/flows/${id}/run`, { payload: { go: true } });
       expect(go.status).toBe(202);
-      expect((await finished(go.body.executionId)).status).toBe('succeeded');
+      expect((await finished(t, go.body.executionId)).status).toBe('succeeded');
       const stop = await t.api('POST', `/api/v1/flows/${id}/run`, { payload: { go: false } });
       expect(stop.status).toBe(202);
-      expect((await finished(stop.body.executionId)).status).toBe('filtered');
+      expect((await finished(t, stop.body.executionId)).status).toBe('filtered');
       const none = await t.api('POST', `/api/v1/flows/${id}/run`, {});
       expect(none.status).toBe(202);
-      const empty = await finished(none.body.executionId);
+      const empty = await finished(t, none.body.executionId);
       expect(empty.event.body).toEqual({});
       expect(empty.status).toBe('filtered');
     });
@@ -88,7 +74,7 @@ describe('manual runs and dry runs', () => {
     it('answers 404 for unknown or deleted flows, 400 for unknown fields, 401 without a key', async () => {
       expect((await t.api('POST', `/api/v1/flows/${UNKNOWN_ID}/run`, { payload: 1 })).status).toBe(404);
       expect((await t.api('POST', '/api/v1/flows/nope/run', { payload: 1 })).status).toBe(404);
-      const id = await createFlow({ steps: [] });
+      const { id: id } = await createFlow(t, { steps: [] });
       const extra = await t.api('POST', `/api/v1/flows/${id}/run`, { payload: 1, colour: 'red' });
       expect(extra.status).toBe(400);
       expect(extra.body.message).toEqual(expect.arrayContaining([expect.stringContaining('colour')]));
@@ -144,7 +130,7 @@ describe('manual runs and dry runs', () => {
     };
 
     it('shows what each step would send, with secrets masked, and sends and writes nothing', async () => {
-      const id = await createFlow(pushFlow());
+      const { id: id } = await createFlow(t, pushFlow());
       const before = rx.requests.length;
       const res = await t.api('POST', `/api/v1/flows/${id}/test`, { event: push });
       expect(res.status).toBe(200);
@@ -199,7 +185,7 @@ describe('manual runs and dry runs', () => {
     });
 
     it('reports a filter that does not match, every step skipped', async () => {
-      const id = await createFlow(pushFlow());
+      const { id: id } = await createFlow(t, pushFlow());
       const res = await t.api('POST', `/api/v1/flows/${id}/test`, {
         event: { body: { ref: 'refs/heads/dev', pusher: { name: 'bob' }, commits: [] } },
       });
@@ -216,7 +202,7 @@ describe('manual runs and dry runs', () => {
     });
 
     it('reports expression errors in if and transform with their field path', async () => {
-      const id = await createFlow({
+      const { id: id } = await createFlow(t, {
         steps: [
           { id: 'shape', type: 'transform', expression: "$error('bad shape')" },
           { id: 'cond', type: 'transform', if: "$error('bad if')", expression: '1' },
@@ -240,7 +226,7 @@ describe('manual runs and dry runs', () => {
     });
 
     it('fills in the event of a schedule or event trigger', async () => {
-      const scheduled = await createFlow({
+      const { id: scheduled } = await createFlow(t, {
         trigger: {
           type: 'schedule',
           cron: '0 9 * * *',
@@ -255,7 +241,7 @@ describe('manual runs and dry runs', () => {
       expect(event).toMatchObject({ type: 'schedule', body: { report: 'daily' } });
       expect(new Date(event.scheduledAt).getTime()).toBeGreaterThan(Date.now());
 
-      const onEvent = await createFlow({
+      const { id: onEvent } = await createFlow(t, {
         trigger: { type: 'event', event: 'order.paid' },
         steps: [{ id: 'e', type: 'transform', expression: 'event' }],
       });
@@ -267,7 +253,7 @@ describe('manual runs and dry runs', () => {
 
     it('answers 404 for an unknown flow and 400 for a bad body', async () => {
       expect((await t.api('POST', `/api/v1/flows/${UNKNOWN_ID}/test`, { event: {} })).status).toBe(404);
-      const id = await createFlow({ steps: [] });
+      const { id: id } = await createFlow(t, { steps: [] });
       expect((await t.api('POST', `/api/v1/flows/${id}/test`, { event: 'text' })).status).toBe(400);
       expect((await t.api('POST', `/api/v1/flows/${id}/test`, { event: {}, extra: 1 })).status).toBe(400);
       const ok = await t.api('POST', `/api/v1/flows/${id}/test`, { event: {} });
