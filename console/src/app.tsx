@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { onUnauthorized, session } from './api/client';
 import { PageTitle } from './components/common';
+import { DestinationsPage } from './pages/destinations.page';
 import { FlowBuilderPage } from './pages/flow-builder.page';
 import { FlowsPage } from './pages/flows.page';
 import { KeysPage } from './pages/keys.page';
@@ -26,6 +27,8 @@ function Page({ route }: { route: Route }) {
       return <SecretsPage />;
     case 'keys':
       return <KeysPage />;
+    case 'destinations':
+      return <DestinationsPage />;
     case 'not-found':
       return (
         <>
@@ -51,6 +54,7 @@ function pageKey(route: Route, n: number): string {
 
 const SECTIONS: Array<[string, string, (r: Route) => boolean]> = [
   ['/flows', 'Flows', (r) => ['flows', 'flow-new', 'flow', 'runs', 'run'].includes(r.page)],
+  ['/destinations', 'Destinations', (r) => r.page === 'destinations'],
   ['/secrets', 'Secrets', (r) => r.page === 'secrets'],
   ['/keys', 'API keys', (r) => r.page === 'keys'],
 ];

@@ -11,6 +11,7 @@ export type Route =
   | { page: 'runs'; id: string; status?: string }
   | { page: 'run'; id: string }
   | { page: 'secrets' }
+  | { page: 'destinations' }
   | { page: 'keys' }
   | { page: 'not-found' };
 
@@ -26,6 +27,7 @@ export function parseRoute(pathname: string, search: string): Route {
   if (parts[0] === 'runs' && parts.length === 2) return { page: 'run', id: parts[1] };
   if (parts.length === 1 && parts[0] === 'secrets') return { page: 'secrets' };
   if (parts.length === 1 && parts[0] === 'keys') return { page: 'keys' };
+  if (parts.length === 1 && parts[0] === 'destinations') return { page: 'destinations' };
   return { page: 'not-found' };
 }
 

@@ -27,19 +27,26 @@ describe('console static files', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['/', '/flows', '/flows/new', '/flows/abc', '/flows/abc/runs', '/runs/abc', '/secrets', '/keys'])(
-    'answers index.html at the client route %s, with a CSP that allows this origin only',
-    async (url) => {
-      const res = await app.inject({ method: 'GET', url });
-      expect(res.statusCode).toBe(200);
-      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-      expect(res.body).toContain('hookflow console');
-      expect(res.headers['cache-control']).toBe('no-cache');
-      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
-      expect(res.headers['content-security-policy']).toContain("connect-src 'self'");
-      expect(res.headers['x-frame-options']).toBe('DENY');
-    },
-  );
+  it.each([
+    '/',
+    '/flows',
+    '/flows/new',
+    '/flows/abc',
+    '/flows/abc/runs',
+    '/runs/abc',
+    '/secrets',
+    '/keys',
+    '/destinations',
+  ])('answers index.html at the client route %s, with a CSP that allows this origin only', async (url) => {
+    const res = await app.inject({ method: 'GET', url });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.body).toContain('hookflow console');
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['content-security-policy']).toContain("connect-src 'self'");
+    expect(res.headers['x-frame-options']).toBe('DENY');
+  });
 
   it('lists every client route it serves', () => {
     expect([...CONSOLE_ROUTES]).toEqual([
@@ -51,6 +58,7 @@ describe('console static files', () => {
       '/runs/:id',
       '/secrets',
       '/keys',
+      '/destinations',
     ]);
   });
 

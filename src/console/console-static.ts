@@ -14,6 +14,7 @@ export const CONSOLE_ROUTES = [
   '/runs/:id',
   '/secrets',
   '/keys',
+  '/destinations',
 ] as const;
 
 const TYPES: Record<string, string> = {

@@ -1,11 +1,18 @@
 import type {
   ApiKey,
+  BulkAction,
+  BulkFilter,
   CreatedApiKey,
+  Destination,
+  DestinationBody,
   DryRunResult,
   Execution,
   ExecutionSummary,
   Flow,
   FlowVersion,
+  Iteration,
+  OnErrorDefinition,
+  Operation,
   Page,
   Secret,
 } from './types';
@@ -93,6 +100,7 @@ export interface FlowBody {
   trigger: Record<string, unknown>;
   filter?: string;
   steps: Array<Record<string, unknown>>;
+  onError?: OnErrorDefinition;
 }
 
 export const api = {
@@ -111,6 +119,9 @@ export const api = {
     request<{ executionId: string }>('POST', `/flows/${enc(id)}/run`, { payload }),
   testFlow: (id: string, event: Record<string, unknown>) =>
     request<DryRunResult>('POST', `/flows/${enc(id)}/test`, { event }),
+  /** The dry run of a definition that is not saved: nothing is stored. */
+  testDefinition: (definition: FlowBody, event: Record<string, unknown>) =>
+    request<DryRunResult>('POST', '/flows/test', { definition, event }),
 
   executions: (params: { flowId?: string; status?: string; limit?: number; cursor?: string }) =>
     request<Page<ExecutionSummary>>('GET', `/executions${query({ limit: 50, ...params })}`),
@@ -118,6 +129,22 @@ export const api = {
   retry: (id: string) => request<{ executionId: string }>('POST', `/executions/${enc(id)}/retry`),
   replay: (id: string) => request<{ executionId: string }>('POST', `/executions/${enc(id)}/replay`),
   cancel: (id: string) => request<Execution>('POST', `/executions/${enc(id)}/cancel`),
+  iterations: (id: string, params: { step?: string; status?: string; limit?: number; cursor?: string }) =>
+    request<Page<Iteration>>('GET', `/executions/${enc(id)}/iterations${query({ limit: 10, ...params })}`),
+
+  bulkCount: (action: BulkAction, filter: BulkFilter) =>
+    request<{ matched: number }>('POST', '/executions/bulk', { action, filter, dryRun: true }),
+  bulkStart: (action: BulkAction, filter: BulkFilter) =>
+    request<{ operationId: string; matched: number }>('POST', '/executions/bulk', { action, filter }),
+  operation: (id: string) => request<Operation>('GET', `/operations/${enc(id)}`),
+  cancelOperation: (id: string) => request<Operation>('POST', `/operations/${enc(id)}/cancel`),
+
+  destinations: () => request<Page<Destination>>('GET', '/destinations?limit=200'),
+  destination: (name: string) => request<Destination>('GET', `/destinations/${enc(name)}`),
+  putDestination: (name: string, body: DestinationBody) =>
+    request<Destination>('PUT', `/destinations/${enc(name)}`, body),
+  deleteDestination: (name: string) => request<void>('DELETE', `/destinations/${enc(name)}`),
+  resetDestination: (name: string) => request<Destination>('POST', `/destinations/${enc(name)}/reset`),
 
   secrets: () => request<Page<Secret>>('GET', '/secrets?limit=200'),
   setSecret: (name: string, value: string) => request<Secret>('PUT', `/secrets/${enc(name)}`, { value }),

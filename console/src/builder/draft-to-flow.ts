@@ -1,6 +1,7 @@
 // The form's state → the flow the API takes (POST/PUT /flows). The server validates; this side only
 // turns typed text into JSON and reports what cannot be sent at all (JSON that does not parse).
 import {
+  foreignType,
   VERIFY_FIELDS,
   type FlowDraft,
   type FlowShape,
@@ -108,6 +109,8 @@ export function stepFromDraft(s: StepDraft, index: number, errors: ClientErrors)
   if (Object.keys(retry).length > 0) out.retry = retry;
   put(out, 'timeoutMs', num(s.timeoutMs));
   if (s.continueOnError) out.continueOnError = true;
+  // A branch, forEach or other type without a form: its fields are all in `extra`.
+  if (foreignType(s)) return { ...out, ...s.extra };
   switch (s.type) {
     case 'transform':
       out.expression = s.expression;
@@ -167,6 +170,7 @@ export function draftToFlow(d: FlowDraft): { flow: FlowShape; errors: ClientErro
     trigger: triggerFromDraft(d.trigger, errors),
     ...(d.filter.trim() !== '' ? { filter: d.filter } : {}),
     steps: d.steps.map((s, i) => stepFromDraft(s, i, errors)),
+    ...(d.onError ? { onError: d.onError } : {}),
   };
   return { flow, errors };
 }

@@ -124,12 +124,15 @@ export interface FlowDraft {
   trigger: TriggerDraft;
   filter: string;
   steps: StepDraft[];
+  /** The flow's `onError`, kept as the API gave it: the form has no control for it (JSON tab). */
+  onError?: Record<string, unknown>;
 }
 
 export interface Definition {
   trigger: Record<string, unknown>;
   filter?: string;
   steps: Array<Record<string, unknown>>;
+  onError?: Record<string, unknown>;
 }
 
 export interface FlowShape extends Definition {
@@ -220,6 +223,14 @@ export function emptyStep(type: StepType, id: string): StepDraft {
 
 export function emptyDraft(): FlowDraft {
   return { name: '', description: '', enabled: false, trigger: emptyTrigger(), filter: '', steps: [] };
+}
+
+/**
+ * A step of a type the form has no fields for (branch, forEach, sql, a broker step…): its own
+ * fields, nested steps included, stay in `extra` and are edited in the JSON tab.
+ */
+export function foreignType(s: StepDraft): string | undefined {
+  return typeof s.extra.type === 'string' ? s.extra.type : undefined;
 }
 
 /** A step id not used yet in the flow, from the step type: `http`, `http_2`, ... */

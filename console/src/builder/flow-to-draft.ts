@@ -177,6 +177,7 @@ export function flowToDraft(f: FlowShape): FlowDraft {
     trigger: triggerToDraft(isObject(f.trigger) ? f.trigger : { type: 'webhook' }),
     filter: f.filter ?? '',
     steps: Array.isArray(f.steps) ? f.steps.filter(isObject).map(stepToDraft) : [],
+    ...(isObject(f.onError) ? { onError: f.onError } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { CheckboxField, fieldId, GroupErrors, SelectField, TextField } from '../components/fields';
-import { STEP_TYPES, type StepDraft, type StepType } from './draft';
+import { foreignType, STEP_TYPES, type StepDraft, type StepType } from './draft';
+import { JsonOnlyStep } from './json-only';
 import { StepTypeFields } from './step-fields';
 
 export const STEP_TYPE_LABELS: Record<StepType, string> = {
@@ -25,7 +26,8 @@ export function StepForm(props: {
   const { step, index } = props;
   const path = `steps[${index}]`;
   const set = props.onChange;
-  const title = `Step ${index + 1}: ${step.id || '(no id)'} (${step.type})`;
+  const foreign = foreignType(step);
+  const title = `Step ${index + 1}: ${step.id || '(no id)'} (${foreign ?? step.type})`;
   const defaultAttempts = OUTBOUND.has(step.type) ? 5 : 1;
   // Open at first when it holds something; after that the user folds it (a changing `open` would
   // close it under the cursor when a field is cleared).
@@ -74,15 +76,21 @@ export function StepForm(props: {
           hint={`Later steps read its output as steps.${step.id || '<id>'}`}
           onInput={(id) => set({ id })}
         />
-        <SelectField
-          field={`${path}.type`}
-          label="Type"
-          value={step.type}
-          options={STEP_TYPES.map((t): [StepType, string] => [t, STEP_TYPE_LABELS[t]])}
-          onChange={(type) => set({ type })}
-        />
+        {foreign ? null : (
+          <SelectField
+            field={`${path}.type`}
+            label="Type"
+            value={step.type}
+            options={STEP_TYPES.map((t): [StepType, string] => [t, STEP_TYPE_LABELS[t]])}
+            onChange={(type) => set({ type })}
+          />
+        )}
       </div>
-      <StepTypeFields step={step} path={path} onChange={set} />
+      {foreign ? (
+        <JsonOnlyStep step={step} path={path} />
+      ) : (
+        <StepTypeFields step={step} path={path} onChange={set} />
+      )}
       <TextField
         field={`${path}.if`}
         label="Run only if (optional JSONata)"

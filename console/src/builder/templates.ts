@@ -84,6 +84,24 @@ export const TEMPLATES: FlowTemplate[] = [
       ],
     },
   },
+  {
+    // One "error workflow" for every flow: each execution that ends failed publishes this event.
+    id: 'failures-slack',
+    label: 'Failures → Slack',
+    flow: {
+      name: 'Failures to Slack',
+      enabled: false,
+      trigger: { type: 'event', event: 'hookflow.execution.failed' },
+      steps: [
+        {
+          id: 'post',
+          type: 'slack',
+          webhookUrl: '{{ $secrets.SLACK_HOOK }}',
+          text: '{{ event.body.flowName }} failed at {{ event.body.stepId }}: {{ event.body.error }} (run {{ event.body.executionId }})',
+        },
+      ],
+    },
+  },
 ];
 
 export interface SampleEvent {
@@ -124,6 +142,21 @@ export const SAMPLE_EVENTS: SampleEvent[] = [
         id: 'evt_1NG8Du2eZvKYlo2CUI79vXWy',
         type: 'payment_intent.succeeded',
         data: { object: { id: 'pi_3MtwBwLkdIwHu7ix28a3tqPa', amount: 2000, currency: 'usd' } },
+      },
+    },
+  },
+  {
+    id: 'execution-failed',
+    label: 'hookflow.execution.failed (sample)',
+    event: {
+      name: 'hookflow.execution.failed',
+      body: {
+        executionId: '0b7c2f4e-5d1a-4c3b-9e8f-1a2b3c4d5e6f',
+        flowId: '6f5e4d3c-2b1a-4f9e-8d7c-6b5a4f3e2d1c',
+        flowName: 'orders to the ERP',
+        stepId: 'erp',
+        error: 'step erp failed: HTTP 503',
+        at: '2026-03-01T09:14:07.000Z',
       },
     },
   },

@@ -6,9 +6,9 @@ import { formatTime } from '../lib/format';
 import type { FlowShape } from './draft';
 import { SAMPLE_EVENTS } from './templates';
 
-// "Try it": the dry run of API.md (`POST /flows/{id}/test`) against a sample event. The API dry-runs
-// a stored flow, so unsaved changes are tried on a scratch copy: created disabled (its trigger
-// never fires), tried, deleted. The audit log shows that copy as created and deleted by you.
+// "Try it": the dry run of API.md against a sample event. A saved flow without changes is tried as
+// stored (`POST /flows/{id}/test`); unsaved changes are sent as a definition (`POST /flows/test`),
+// which stores nothing: no scratch flow, no audit record.
 
 const EVENT_FIELDS = ['method', 'path', 'headers', 'query', 'body', 'name', 'scheduledAt'];
 
@@ -91,13 +91,9 @@ export function TryPanel(props: {
       if (props.flowId && !props.dirty) {
         answer = await api.testFlow(props.flowId, event as Record<string, unknown>);
       } else {
-        const name = `Try it: ${flow.name || 'new flow'}`.slice(0, 200);
-        const scratch = await api.createFlow({ ...flow, name, enabled: false });
-        try {
-          answer = await api.testFlow(scratch.id, event as Record<string, unknown>);
-        } finally {
-          await api.deleteFlow(scratch.id).catch(() => undefined);
-        }
+        // A name is required of a definition; an unnamed new flow is still worth trying.
+        const definition = { ...flow, name: flow.name.trim() || 'new flow' };
+        answer = await api.testDefinition(definition, event as Record<string, unknown>);
       }
       setResult(answer);
       props.onDryRunErrors(answer.steps.flatMap((s) => (s.error ? [s.error] : [])));

@@ -17,6 +17,7 @@ import {
 } from '../builder/draft';
 import { ErrorSummary, focusField } from '../builder/error-summary';
 import { fieldKeys, placeErrors } from '../builder/field-errors';
+import { OnErrorReadOnly } from '../builder/json-only';
 import { JsonView } from '../builder/json-view';
 import { STEP_TYPE_LABELS, StepForm } from '../builder/step-form';
 import { TEMPLATES } from '../builder/templates';
@@ -188,7 +189,9 @@ export function FlowBuilderPage(props: { id?: string; template?: string }) {
       ? 'github-push'
       : draft.trigger.verify.scheme === 'stripe'
         ? 'stripe-payment'
-        : 'json';
+        : draft.trigger.event === 'hookflow.execution.failed'
+          ? 'execution-failed'
+          : 'json';
 
   return (
     <ErrorsContext.Provider value={fieldErrors}>
@@ -359,7 +362,9 @@ export function FlowBuilderPage(props: { id?: string; template?: string }) {
                         Add step
                       </button>
                     </div>
+                    <p class="hint">Branch, forEach and onError steps: add them in the JSON tab.</p>
                   </section>
+                  {draft.onError ? <OnErrorReadOnly onError={draft.onError} /> : null}
                   <button type="submit" class="visually-hidden" tabIndex={-1} aria-hidden="true">
                     Save
                   </button>

@@ -1,105 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api/client';
-import { ACTIVE_STATUSES, type Attempt, type Execution, type ExecutionStep } from '../api/types';
+import { ACTIVE_STATUSES, type Execution } from '../api/types';
 import { ConfirmDialog, JsonBlock, Notice, PageTitle, StatusBadge, usePoll } from '../components/common';
+import { StepView } from '../components/run-steps';
 import { between, formatDuration, formatTime } from '../lib/format';
 import { Link, navigate } from '../router';
-
-interface HttpLike {
-  method?: string;
-  url?: string;
-  status?: number;
-  headers?: Record<string, unknown>;
-  body?: unknown;
-}
-
-function asHttp(v: unknown): HttpLike | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
-}
-
-function Message(props: { title: string; value: unknown; label: string }) {
-  const m = asHttp(props.value);
-  if (props.value === undefined) return null;
-  return (
-    <div class="message">
-      <h5>{props.title}</h5>
-      {m && (m.method || m.status !== undefined) ? (
-        <>
-          <p class="mono request-line">
-            {m.method ? `${m.method} ${m.url ?? ''}` : `HTTP ${String(m.status)}`}
-          </p>
-          {m.headers ? (
-            <details>
-              <summary>Headers</summary>
-              <table class="headers">
-                <caption class="visually-hidden">{props.label} headers</caption>
-                <tbody>
-                  {Object.entries(m.headers).map(([k, v]) => (
-                    <tr key={k}>
-                      <th scope="row" class="mono">
-                        {k}
-                      </th>
-                      <td class="mono">{typeof v === 'string' ? v : JSON.stringify(v)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </details>
-          ) : null}
-          {m.body !== undefined && m.body !== '' ? (
-            <JsonBlock value={m.body} label={`${props.label} body`} />
-          ) : null}
-        </>
-      ) : (
-        <JsonBlock value={props.value} label={props.label} />
-      )}
-    </div>
-  );
-}
-
-function AttemptView({ attempt, step }: { attempt: Attempt; step: string }) {
-  return (
-    <li class={`attempt ${attempt.error ? 'attempt-failed' : ''}`} data-attempt={attempt.n}>
-      <h4>
-        Attempt {attempt.n}{' '}
-        <span class="muted">
-          {formatTime(attempt.startedAt)} · {formatDuration(attempt.durationMs)}
-        </span>
-      </h4>
-      {attempt.error ? <p class="error-text">Error: {attempt.error}</p> : null}
-      <div class="messages">
-        <Message title="Request" value={attempt.request} label={`${step} attempt ${attempt.n} request`} />
-        <Message title="Response" value={attempt.response} label={`${step} attempt ${attempt.n} response`} />
-      </div>
-    </li>
-  );
-}
-
-function StepView({ step, index }: { step: ExecutionStep; index: number }) {
-  return (
-    <li class={`timeline-step step-${step.status}`} data-step={step.id}>
-      <h3>
-        <span class="muted">{index + 1}.</span> {step.name ?? step.id}{' '}
-        <span class="muted">({step.type})</span> <StatusBadge status={step.status} />
-      </h3>
-      {step.resumeAt ? <p>Waiting until {formatTime(step.resumeAt)}</p> : null}
-      {step.error ? <p class="error-text">{step.error}</p> : null}
-      {step.output !== undefined ? (
-        <details>
-          <summary>Output</summary>
-          <JsonBlock value={step.output} label={`${step.id} output`} />
-        </details>
-      ) : null}
-      {step.attempts.length ? (
-        <ol class="attempts" aria-label={`Attempts of ${step.id}`}>
-          {step.attempts.map((a) => (
-            <AttemptView key={a.n} attempt={a} step={step.id} />
-          ))}
-        </ol>
-      ) : null}
-    </li>
-  );
-}
 
 /** One execution as a timeline of steps and attempts; refreshes every second while it is live. */
 export function RunPage(props: { id: string }) {
@@ -107,10 +12,12 @@ export function RunPage(props: { id: string }) {
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
   const [confirmCancel, setConfirmCancel] = useState(false);
+  const [tick, setTick] = useState(0);
 
   const load = async () => {
     try {
       setRun(await api.execution(props.id));
+      setTick((n) => n + 1);
       setError('');
     } catch (e) {
       setError(errorText(e));
@@ -211,9 +118,20 @@ export function RunPage(props: { id: string }) {
       </h2>
       <ol class="timeline" aria-labelledby="timeline-title">
         {run.steps.map((s, i) => (
-          <StepView key={s.id} step={s} index={i} />
+          <StepView key={s.id} step={s} index={i} ctx={{ runId: run.id, tick }} />
         ))}
       </ol>
+      {run.onError?.length ? (
+        <section aria-labelledby="on-error-title">
+          <h2 id="on-error-title">On error</h2>
+          <p class="hint">The flow's onError steps, run once when the execution was about to end failed.</p>
+          <ol class="timeline on-error" aria-labelledby="on-error-title">
+            {run.onError.map((s, i) => (
+              <StepView key={s.id} step={s} index={i} ctx={{ runId: run.id, tick }} />
+            ))}
+          </ol>
+        </section>
+      ) : null}
       <details class="card">
         <summary>Event</summary>
         <JsonBlock value={run.event} label="Event" />

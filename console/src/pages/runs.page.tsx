@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api/client';
 import { ACTIVE_STATUSES, EXECUTION_STATUSES, type ExecutionSummary, type Flow } from '../api/types';
+import { BulkRetry } from '../components/bulk-retry';
 import { Notice, PageTitle, StatusBadge, usePoll } from '../components/common';
 import { between, formatDuration, formatTime, relative } from '../lib/format';
 import { Link, navigate } from '../router';
@@ -13,6 +14,8 @@ export function RunsPage(props: { flowId: string; status?: string }) {
   const [error, setError] = useState('');
   const [payload, setPayload] = useState('{}');
   const [runNotice, setRunNotice] = useState('');
+  // Counts refreshes of the list, so the bulk retry's count follows it.
+  const [loads, setLoads] = useState(0);
   const status = props.status ?? '';
 
   const load = async () => {
@@ -21,6 +24,7 @@ export function RunsPage(props: { flowId: string; status?: string }) {
       // A refresh shows the newest page again (older pages loaded by hand are dropped).
       setRuns(page.items);
       setCursor(page.nextCursor);
+      setLoads((n) => n + 1);
       setError('');
     } catch (e) {
       setError(errorText(e));
@@ -137,6 +141,7 @@ export function RunsPage(props: { flowId: string; status?: string }) {
           Load older runs
         </button>
       ) : null}
+      <BulkRetry flowId={props.flowId} refreshKey={loads} onProgress={() => void load()} />
       <form class="card" onSubmit={(e) => void runByHand(e)} aria-labelledby="manual-title">
         <h2 id="manual-title">Run by hand</h2>
         <div class="field">

@@ -1,0 +1,324 @@
+import { bootApp, fire, TestApp } from './support/app';
+import { cleanUp, ConsoleBrowser, openConsole, screenshot, signIn } from './support/console-browser';
+import { Receiver } from './support/receiver';
+import { waitFor } from './support/wait-for';
+
+// Control flow in the console: a branch's matched case and nested steps, a forEach's items paged
+// and filtered, onError steps, a step waiting for a destination, whose circuit is reset from the
+// Destinations page.
+
+const FLOWS = ['route invoices', 'thirty items', 'fragile partner', 'bulk partner', 'Failures to Slack'];
+
+async function createFlow(t: TestApp, body: Record<string, unknown>): Promise<any> {
+  const res = await t.api('POST', '/api/v1/flows', body);
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+async function execution(t: TestApp, id: string): Promise<any> {
+  return (await t.api('GET', `/api/v1/executions/${id}`)).body;
+}
+
+async function fireAt(t: TestApp, flow: any, body: unknown): Promise<string> {
+  const res = await fire(flow.trigger.url.replace('http://localhost:3000', t.url), body);
+  expect(res.status).toBe(202);
+  return res.body.executionId as string;
+}
+
+describe('console: branch, forEach, onError and destinations', () => {
+  let t: TestApp;
+  let receiver: Receiver;
+  let b: ConsoleBrowser;
+
+  beforeAll(async () => {
+    t = await bootApp();
+    receiver = await new Receiver().start();
+    b = await openConsole(t.url);
+    await signIn(b.page, t.url);
+  });
+
+  afterAll(async () => {
+    if (t) {
+      await cleanUp(t, FLOWS, ['SLACK_HOOK']);
+      await t.api('DELETE', '/api/v1/destinations/fragile-partner');
+    }
+    await b?.close();
+    await receiver?.stop();
+    await t?.close();
+  });
+
+  it('shows which case of a branch ran, with its steps indented under it', async () => {
+    const page = b.page;
+    const flow = await createFlow(t, {
+      name: 'route invoices',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'route',
+          type: 'branch',
+          cases: [
+            {
+              id: 'paid',
+              when: "event.body.type = 'invoice.paid'",
+              steps: [{ id: 'fulfil', type: 'http', method: 'POST', url: `${receiver.url}/fulfil` }],
+            },
+            {
+              id: 'failed',
+              when: "event.body.type = 'invoice.payment_failed'",
+              steps: [{ id: 'dunning', type: 'transform', expression: "'dunning'" }],
+            },
+          ],
+          default: [{ id: 'ignored', type: 'transform', expression: "'ignored'" }],
+        },
+        { id: 'after', type: 'transform', expression: "'done'" },
+      ],
+    });
+    const id = await fireAt(t, flow, { type: 'invoice.paid' });
+    await waitFor(async () => (await execution(t, id)).status === 'succeeded', 10_000);
+
+    await page.goto(`${t.url}/runs/${id}`);
+    await page.locator('.run-status .badge', { hasText: 'succeeded' }).waitFor();
+    const route = page.locator('.timeline > .timeline-step[data-step="route"]');
+    expect(await route.locator('.branch-matched').textContent()).toBe('Ran: case paid');
+    const nested = route.getByRole('list', { name: 'Steps run by route' });
+    expect(await nested.locator(':scope > .timeline-step').count()).toBe(1);
+    const fulfil = nested.locator('.timeline-step[data-step="fulfil"]');
+    expect(await fulfil.locator('.request-line').first().textContent()).toBe(`POST ${receiver.url}/fulfil`);
+    expect(await fulfil.locator('.attempt').count()).toBe(1);
+    expect(await page.locator('.timeline-step[data-step="dunning"]').count()).toBe(0);
+    // The step after the branch is at the top level again.
+    expect(await page.locator('.timeline > .timeline-step[data-step="after"]').count()).toBe(1);
+    await screenshot(page, 'run-branch');
+  });
+
+  it('pages a 30-item forEach, filters its items by status and shows the onError steps', async () => {
+    const page = b.page;
+    receiver.script('/item-false', [{ status: 400, body: { error: 'rejected' } }]);
+    const flow = await createFlow(t, {
+      name: 'thirty items',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'each',
+          type: 'forEach',
+          items: 'event.body.items',
+          concurrency: 10,
+          onItemError: 'continue',
+          steps: [
+            {
+              id: 'call',
+              type: 'http',
+              method: 'POST',
+              url: `${receiver.url}/item-{{ item.ok }}`,
+              body: { n: '{{ item.n }}' },
+            },
+          ],
+        },
+      ],
+      onError: { steps: [{ id: 'alert', type: 'transform', expression: "'failed: ' & error.message" }] },
+    });
+    const items = Array.from({ length: 30 }, (_, n) => ({ n, ok: n % 10 !== 7 }));
+    const id = await fireAt(t, flow, { items });
+    await waitFor(async () => (await execution(t, id)).status === 'failed', 30_000);
+
+    await page.goto(`${t.url}/runs/${id}`);
+    await page.locator('.run-status .badge', { hasText: 'failed' }).waitFor();
+    const each = page.locator('.timeline > .timeline-step[data-step="each"]');
+    const count = (s: string) => each.locator(`.counts dd[data-count="${s}"]`).textContent();
+    expect(await count('total')).toBe('30');
+    expect(await count('succeeded')).toBe('27');
+    expect(await count('failed')).toBe('3');
+    const rows = each.locator('.iteration');
+    await rows.first().waitFor();
+    // One page of 10 items, never all 30.
+    expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-index')))).toEqual(
+      Array.from({ length: 10 }, (_, n) => String(n)),
+    );
+    expect(await rows.nth(3).locator('.item-value').textContent()).toBe('{"n":3,"ok":true}');
+    expect(await rows.nth(3).locator(':scope > details > summary').textContent()).toBe('Steps: call succeeded (1 attempt)');
+    await each.getByRole('button', { name: 'Next items' }).click();
+    await each.locator('.iteration[data-index="10"]').waitFor();
+    expect(await rows.count()).toBe(10);
+    await screenshot(page, 'run-foreach');
+
+    await each.getByLabel('Items with status').selectOption('failed');
+    await each.locator('.iteration[data-index="27"]').waitFor();
+    expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-index')))).toEqual([
+      '7',
+      '17',
+      '27',
+    ]);
+    expect(await each.getByRole('button', { name: 'Next items' }).isDisabled()).toBe(true);
+    const failed = each.locator('.iteration[data-index="17"]');
+    await failed.locator(':scope > details > summary').click();
+    expect(await failed.locator('.attempt .error-text').textContent()).toBe('Error: HTTP 400');
+    expect(await failed.getByLabel('item 17 call attempt 1 response body').textContent()).toContain(
+      'rejected',
+    );
+
+    const onError = page.locator('.timeline.on-error');
+    expect(await page.getByRole('heading', { name: 'On error' }).count()).toBe(1);
+    expect(await onError.locator('.timeline-step[data-step="alert"] .badge').textContent()).toBe('succeeded');
+  });
+
+  it('says what a waiting step waits for, and resets the circuit from the Destinations page', async () => {
+    const page = b.page;
+    receiver.script('/partner', [{ status: 503, body: { down: true } }]);
+    const host = new URL(receiver.url).host;
+    const put = await t.api('PUT', '/api/v1/destinations/fragile-partner', {
+      match: [host],
+      circuitBreaker: { failures: 1, cooldownMs: 600_000 },
+    });
+    expect(put.status).toBe(200);
+    const flow = await createFlow(t, {
+      name: 'fragile partner',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'send',
+          type: 'http',
+          method: 'POST',
+          url: `${receiver.url}/partner`,
+          retry: { attempts: 5, backoff: { type: 'fixed', delayMs: 20 } },
+        },
+      ],
+    });
+    const id = await fireAt(t, flow, { order: 1 });
+    await waitFor(async () => (await execution(t, id)).steps[0].waitingFor, 10_000);
+
+    await page.goto(`${t.url}/runs/${id}`);
+    const send = page.locator('.timeline-step[data-step="send"]');
+    expect(await send.locator('.waiting-for').textContent()).toBe(
+      'waiting: destination fragile-partner: circuit open',
+    );
+
+    receiver.script('/partner', [{ status: 200, body: { ok: true } }]);
+    await page.getByRole('link', { name: 'Destinations', exact: true }).click();
+    const row = page.locator('tr[data-destination="fragile-partner"]');
+    await row.locator('.badge', { hasText: 'open' }).waitFor();
+    expect(await row.locator('td[data-label="Waiting"]').textContent()).toBe('1');
+    await screenshot(page, 'destinations');
+    await row.getByRole('button', { name: 'Reset the circuit of fragile-partner' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Reset the circuit of fragile-partner?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Reset circuit' }).click();
+    await row.locator('.badge', { hasText: 'closed' }).waitFor();
+    await waitFor(async () => (await execution(t, id)).status === 'succeeded', 10_000);
+    expect(receiver.at('/partner').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('retries every failed run of a flow: the count first, a confirmation, then progress until done', async () => {
+    const page = b.page;
+    receiver.script('/bulk', [{ status: 400, body: { error: 'not yet' } }]);
+    const flow = await createFlow(t, {
+      name: 'bulk partner',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'deliver', type: 'http', method: 'POST', url: `${receiver.url}/bulk` }],
+    });
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n++) ids.push(await fireAt(t, flow, { n }));
+    const statuses = async () => Promise.all(ids.map(async (id) => (await execution(t, id)).status));
+    await waitFor(async () => (await statuses()).every((s) => s === 'failed'), 15_000);
+
+    await page.goto(`${t.url}/flows/${flow.id}/runs`);
+    const bulk = page.getByRole('region', { name: 'Retry failed runs' });
+    const button = bulk.getByRole('button', { name: 'Retry all 5 failed' });
+    await button.waitFor();
+    // A time range narrows the count: nothing failed in the future.
+    await bulk.getByLabel('Received from').fill('2099-01-01T00:00');
+    await bulk.getByRole('button', { name: 'No failed runs to retry' }).waitFor();
+    expect(await bulk.getByRole('button', { name: 'No failed runs to retry' }).isDisabled()).toBe(true);
+    await bulk.getByLabel('Received from').fill('');
+    await button.waitFor();
+
+    receiver.script('/bulk', [{ status: 200, body: { ok: true } }]);
+    await button.click();
+    const dialog = page.getByRole('dialog', { name: 'Retry all 5 failed runs?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Retry 5 runs' }).click();
+    const progress = bulk.getByLabel(/^(Retrying|Done)/);
+    await progress.waitFor();
+    await screenshot(page, 'runs-bulk-retry');
+    await bulk.getByText('Done: 5 of 5 retried').waitFor({ timeout: 20_000 });
+    expect(await progress.getAttribute('value')).toBe('5');
+    expect(await progress.getAttribute('max')).toBe('5');
+    await waitFor(async () => (await statuses()).every((s) => s === 'succeeded'), 15_000);
+    await bulk.getByRole('button', { name: 'No failed runs to retry' }).waitFor();
+    await page.locator('tr[data-run] .badge', { hasText: 'succeeded' }).first().waitFor();
+    expect(await page.locator('tr[data-run] .badge', { hasText: 'failed' }).count()).toBe(0);
+    await screenshot(page, 'runs-bulk-done');
+  });
+
+  it('offers Failures → Slack as a template and tries it with POST /flows/test', async () => {
+    const page = b.page;
+    expect(
+      (await t.api('PUT', '/api/v1/secrets/SLACK_HOOK', { value: `${receiver.url}/slack` })).status,
+    ).toBe(200);
+    await page.goto(`${t.url}/flows/new`);
+    await page.getByLabel('Start from').selectOption('failures-slack');
+    await waitFor(
+      async () => (await page.getByLabel('Name (required)').inputValue()) === 'Failures to Slack',
+    );
+    const posts: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() === 'POST') posts.push(new URL(r.url()).pathname);
+    };
+    await page.getByLabel('Sample event').selectOption('execution-failed');
+    page.on('request', onRequest);
+    await page.getByRole('button', { name: 'Try it', exact: true }).click();
+    const post = page.locator('.dry-step[data-step="post"]');
+    await post.waitFor();
+    page.off('request', onRequest);
+    expect(posts).toEqual(['/api/v1/flows/test']);
+    expect(await post.locator('.badge').textContent()).toBe('would run');
+    expect(await post.getByLabel('post request body').textContent()).toContain(
+      'orders to the ERP failed at erp: step erp failed: HTTP 503',
+    );
+    await page.getByRole('button', { name: 'Create flow' }).click();
+    await page.getByText('Saved: version 1, disabled.').waitFor();
+    const saved = (await t.api('GET', '/api/v1/flows?limit=200')).body.items.find(
+      (f: any) => f.name === 'Failures to Slack',
+    );
+    expect(saved.trigger).toMatchObject({ type: 'event', event: 'hookflow.execution.failed' });
+  });
+
+  it('shows branch, forEach and onError read-only in the form and keeps them when saving', async () => {
+    const page = b.page;
+    const flows = (await t.api('GET', '/api/v1/flows?limit=200')).body.items as any[];
+    for (const name of ['route invoices', 'thirty items']) {
+      const before = flows.find((f) => f.name === name);
+      await page.goto(`${t.url}/flows/${before.id}`);
+      const first = page.getByRole('group', { name: /^Step 1:/ });
+      const type = before.steps[0].type as string;
+      expect(await first.locator(`[data-json-only="${type}"] strong`).first().textContent()).toBe(
+        `Type: ${type}`,
+      );
+      expect(await first.getByLabel('Type').count()).toBe(0);
+      expect(await first.locator('.json-only .hint').textContent()).toContain('edit it in the JSON tab');
+      if (name === 'route invoices') {
+        expect(await first.locator('.json-only p').first().textContent()).toBe(
+          'Type: branch · 3 nested steps',
+        );
+        await screenshot(page, 'builder-branch', first);
+      } else {
+        expect(await page.getByRole('region', { name: 'On error' }).count()).toBe(1);
+      }
+
+      // The JSON tab shows the nested steps and onError as stored.
+      await page.getByRole('tab', { name: 'JSON' }).click();
+      const shown = JSON.parse(await page.getByLabel('Flow definition (JSON)').inputValue());
+      expect(shown.steps).toEqual(before.steps);
+      expect(shown.onError).toEqual(before.onError);
+      await page.getByRole('tab', { name: 'Form' }).click();
+
+      // A change made in the form saves the nested parts unchanged.
+      await page.getByLabel('Description (optional)').fill('edited in the form');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByText('Saved: version 2').waitFor();
+      const after = (await t.api('GET', `/api/v1/flows/${before.id}`)).body;
+      expect(after.description).toBe('edited in the form');
+      expect(after.steps).toEqual(before.steps);
+      expect(after.onError).toEqual(before.onError);
+    }
+  });
+});
