@@ -57,6 +57,36 @@ describe('console form model', () => {
     expect(flow).toEqual(API_MD_FLOW);
   });
 
+  it('round-trips branch and forEach steps with nested steps, and onError, kept as they are', () => {
+    const f: FlowShape = {
+      name: 'control flow',
+      enabled: true,
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'route',
+          type: 'branch',
+          if: 'event.body.ok',
+          continueOnError: true,
+          cases: [{ id: 'paid', when: "type = 'paid'", steps: [{ id: 'a', type: 'http', url: 'u' }] }],
+          default: [{ id: 'b', type: 'transform', expression: '1' }],
+        },
+        {
+          id: 'each',
+          type: 'forEach',
+          items: 'event.body.items',
+          concurrency: 4,
+          retry: { attempts: 2 },
+          steps: [{ id: 'c', type: 'slack', webhookUrl: 'w', text: '{{ item }}' }],
+        },
+      ],
+      onError: { steps: [{ id: 'alert', type: 'transform', expression: 'error.message' }] },
+    };
+    const { flow, errors } = roundTrip(f);
+    expect(errors).toEqual({});
+    expect(flow).toEqual(f);
+  });
+
   it.each([
     [
       'schedule',
