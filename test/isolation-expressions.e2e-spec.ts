@@ -2,9 +2,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EVALUATION_TIMEOUT_MS } from 'src/expressions/expression';
 import { bootApp, fire, TestApp } from './support/app';
 import { OutboundServer } from './support/outbound-server';
+import { createFlow, finished } from './support/flow-runs';
 import { sleep, waitFor } from './support/wait-for';
 
-const FINAL = ['succeeded', 'failed', 'filtered', 'cancelled'];
 /** Backtracks 2^33 times on 33 characters without a match: hours on whichever thread runs it. */
 const CATASTROPHIC = '$contains(event.body.email, /^([a-zA-Z0-9]+)+@x\\.com$/)';
 const EVIL_EMAIL = 'a'.repeat(33);
@@ -27,23 +27,6 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
     await t.close();
     await srv.stop();
   });
-
-  async function createFlow(body: Record<string, unknown>): Promise<{ id: string; hook: string }> {
-    const res = await t.api('POST', '/api/v1/flows', {
-      name: 'isolation',
-      trigger: { type: 'webhook' },
-      ...body,
-    });
-    expect(res.status).toBe(201);
-    return { id: res.body.id, hook: `${t.url}/hooks/${res.body.trigger.token}` };
-  }
-
-  async function finished(executionId: string, ms = 30_000): Promise<any> {
-    return waitFor(async () => {
-      const res = await t.api('GET', `/api/v1/executions/${executionId}`);
-      return FINAL.includes(res.body?.status) ? res.body : null;
-    }, ms);
-  }
 
   const post = (path: string, body: Record<string, unknown>): Record<string, unknown> => ({
     id: 'send',
@@ -74,9 +57,9 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
   }
 
   it("keeps another flow's accept p99 under 100 ms while a filter's catastrophic regex times out", async () => {
-    const slow = await createFlow({ filter: CATASTROPHIC, steps: [post('/never', { x: 1 })] });
+    const slow = await createFlow(t, { filter: CATASTROPHIC, steps: [post('/never', { x: 1 })] });
     // A filter outside the in-thread subset: it takes turns in the same evaluator threads.
-    const fast = await createFlow({
+    const fast = await createFlow(t, {
       filter: '$contains(event.body.name, "a")',
       steps: [post('/fast', { n: '{{ event.body.n }}' })],
     });
@@ -113,7 +96,7 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
     expect(stallMs).toBeLessThan(EVALUATION_TIMEOUT_MS);
     // API.md section 3: a filter that fails to evaluate stores a failed execution with the error.
     for (const id of slowIds) {
-      const ex = await finished(id);
+      const ex = await finished(t, id, 30_000);
       expect(ex.status).toBe('failed');
       expect(ex.error).toContain(TIMEOUT_ERROR);
     }
@@ -127,13 +110,13 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
   });
 
   it("fails a transform's catastrophic regex with a clear error while another flow's deliveries keep arriving", async () => {
-    const slow = await createFlow({
+    const slow = await createFlow(t, {
       steps: [
         { id: 'check', type: 'transform', expression: CATASTROPHIC },
         post('/never-transform', { ok: '{{ steps.check }}' }),
       ],
     });
-    const fast = await createFlow({
+    const fast = await createFlow(t, {
       steps: [
         { id: 'shout', type: 'transform', expression: '$uppercase(event.body.name)' },
         post('/fast-transform', { name: '{{ steps.shout }}', n: '{{ event.body.n }}' }),
@@ -156,7 +139,7 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
     expect(Math.max(...gaps)).toBeLessThan(900);
     expect(seen[0].at - started).toBeLessThan(2000);
     for (const id of slowIds) {
-      const ex = await finished(id);
+      const ex = await finished(t, id, 30_000);
       expect(ex.status).toBe('failed');
       expect(ex.steps[0].status).toBe('failed');
       expect(JSON.stringify(ex.steps[0])).toContain(TIMEOUT_ERROR);
@@ -166,7 +149,7 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
   });
 
   it('encodes values spliced into a URL; a whole-URL template stays as it is', async () => {
-    const flow = await createFlow({
+    const flow = await createFlow(t, {
       steps: [
         {
           ...post('/unused', { a: 1 }),
@@ -177,7 +160,7 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
       ],
     });
     const res = await fire(flow.hook, { p: '../../secret', q: 'a&b=c', whole: `${srv.url}/whole/x?y=1` });
-    const ex = await finished(res.body.executionId);
+    const ex = await finished(t, res.body.executionId, 30_000);
     expect(ex.status).toBe('succeeded');
     expect(srv.at('/secret')).toHaveLength(0);
     expect(srv.at('/echo/..%2F..%2Fsecret')).toHaveLength(1);
@@ -185,17 +168,17 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
   });
 
   it('fails a step that names an unset secret, naming it, and sends nothing', async () => {
-    const flow = await createFlow({
+    const flow = await createFlow(t, {
       steps: [{ ...post('/unauthenticated', { a: 1 }), headers: { 'x-token': '{{ $secrets.NC_TOKEN }}' } }],
     });
-    const ex = await finished((await fire(flow.hook, {})).body.executionId);
+    const ex = await finished(t, (await fire(flow.hook, {})).body.executionId, 30_000);
     expect(ex.status).toBe('failed');
     expect(ex.error).toContain('secret NC_TOKEN is not set');
     expect(srv.at('/unauthenticated')).toHaveLength(0);
   });
 
   it('stores outputs as the plain JSON later steps saw', async () => {
-    const flow = await createFlow({
+    const flow = await createFlow(t, {
       steps: [
         { id: 'seq', type: 'transform', expression: 'event.body.a[]' },
         { id: 'whole', type: 'transform', expression: '$' },
@@ -203,16 +186,16 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
         post('/plain', { seq: '{{ steps.seq }}', n: '{{ $count(steps.seq) }}', fn: '{{ steps.fn }}' }),
       ],
     });
-    const ex = await finished((await fire(flow.hook, { a: 5 })).body.executionId);
+    const ex = await finished(t, (await fire(flow.hook, { a: 5 })).body.executionId, 30_000);
     expect(ex.status).toBe('succeeded');
     expect(JSON.parse(srv.at('/plain')[0].body)).toEqual({ seq: [5], n: 1, fn: { n: 1 } });
     expect(ex.steps[0].output).toEqual([5]);
     expect(ex.steps[1].output.event.body).toEqual({ a: 5 });
 
-    const poison = await createFlow({
+    const poison = await createFlow(t, {
       steps: [{ id: 'split', type: 'transform', expression: '$split("😀", "")' }],
     });
-    const failed = await finished((await fire(poison.hook, {})).body.executionId);
+    const failed = await finished(t, (await fire(poison.hook, {})).body.executionId, 30_000);
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/lone UTF-16 surrogate/);
   });
