@@ -196,6 +196,22 @@ describe('flow-level concurrency: limit, FIFO per key, waiting work keeps its sl
     expect(ex.status).toBe('failed');
     expect(ex.error).toMatch(/^concurrency\.key failed: .*no key here/);
     expect(rx.at('/never')).toHaveLength(0);
+    // The dry run says the same, and runs no step.
+    const dry = await t.api('POST', '/api/v1/flows/test', {
+      definition: {
+        name: 'dry',
+        trigger: { type: 'webhook' },
+        concurrency: { limit: 1, key: "$error('no key here')" },
+        steps: [post('/never')],
+      },
+      event: { body: { k: 1 } },
+    });
+    expect(dry.status).toBe(200);
+    expect(dry.body.filter).toEqual({
+      matched: false,
+      error: expect.stringMatching(/^concurrency\.key failed: /),
+    });
+    expect(dry.body.steps[0].status).toBe('skipped');
   }, 30_000);
 
   it('is part of the definition: shown, changed by PATCH, removed with null; bad values are 400', async () => {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from 'src/config/app-config';
 import { ExpressionBindings, isTruthy } from 'src/expressions/expression';
 import { FlowEvent } from 'src/executions/execution.entity';
+import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
 import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { toItems } from 'src/executions/loops/loop-runner.service';
 import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
@@ -70,9 +71,14 @@ export class DryRunService {
     const input = expressionInput(flow, event, null);
     // Routed as a real event of this trigger would be: a failing filter or idempotency key stores a
     // failed execution and runs no step, so the dry run shows that error and runs none either.
-    const route = await routeEvent(flow, event, null, secrets, {
+    let route = await routeEvent(flow, event, null, secrets, {
       idempotencyKey: flow.definition.trigger.type === 'webhook',
     });
+    // A `concurrency.key` that fails on the event fails the execution too (ExecutionLauncher.intoLine).
+    if (flow.concurrency?.key && route.failure === undefined && !route.filtered) {
+      const group = await concurrencyGroup(flow, event, null, secrets);
+      if (group.failure !== undefined) route = { filtered: false, failure: group.failure };
+    }
     const filter: DryRunResult['filter'] =
       route.failure !== undefined ? { matched: false, error: route.failure } : { matched: !route.filtered };
     const notRun = (id: string): DryRunStep => ({

@@ -18,7 +18,7 @@ export type ConcurrencyGroup = { key: string; failure?: undefined } | { key?: un
 export async function concurrencyGroup(
   flow: CompiledFlow,
   event: FlowEvent,
-  executionId: string,
+  executionId: string | null,
   secrets: Record<string, string>,
 ): Promise<ConcurrencyGroup> {
   const expression = flow.concurrency?.key;
