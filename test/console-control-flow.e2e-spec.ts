@@ -1,5 +1,13 @@
 import { bootApp, fire, TestApp } from './support/app';
-import { cleanUp, ConsoleBrowser, openConsole, screenshot, signIn } from './support/console-browser';
+import {
+  cleanUp,
+  ConsoleBrowser,
+  fitsWidth,
+  openConsole,
+  screenshot,
+  signIn,
+  unlabelledControls,
+} from './support/console-browser';
 import { Receiver } from './support/receiver';
 import { waitFor } from './support/wait-for';
 
@@ -29,6 +37,8 @@ describe('console: branch, forEach, onError and destinations', () => {
   let t: TestApp;
   let receiver: Receiver;
   let b: ConsoleBrowser;
+  // Pages the last test loads again at phone width.
+  const seen: string[] = [];
 
   beforeAll(async () => {
     t = await bootApp();
@@ -77,6 +87,7 @@ describe('console: branch, forEach, onError and destinations', () => {
     await waitFor(async () => (await execution(t, id)).status === 'succeeded', 10_000);
 
     await page.goto(`${t.url}/runs/${id}`);
+    seen.push(`/runs/${id}`, `/flows/${flow.id}`);
     await page.locator('.run-status .badge', { hasText: 'succeeded' }).waitFor();
     const route = page.locator('.timeline > .timeline-step[data-step="route"]');
     expect(await route.locator('.branch-matched').textContent()).toBe('Ran: case paid');
@@ -122,6 +133,7 @@ describe('console: branch, forEach, onError and destinations', () => {
     await waitFor(async () => (await execution(t, id)).status === 'failed', 30_000);
 
     await page.goto(`${t.url}/runs/${id}`);
+    seen.push(`/runs/${id}`);
     await page.locator('.run-status .badge', { hasText: 'failed' }).waitFor();
     const each = page.locator('.timeline > .timeline-step[data-step="each"]');
     const count = (s: string) => each.locator(`.counts dd[data-count="${s}"]`).textContent();
@@ -135,7 +147,9 @@ describe('console: branch, forEach, onError and destinations', () => {
       Array.from({ length: 10 }, (_, n) => String(n)),
     );
     expect(await rows.nth(3).locator('.item-value').textContent()).toBe('{"n":3,"ok":true}');
-    expect(await rows.nth(3).locator(':scope > details > summary').textContent()).toBe('Steps: call succeeded (1 attempt)');
+    expect(await rows.nth(3).locator(':scope > details > summary').textContent()).toBe(
+      'Steps: call succeeded (1 attempt)',
+    );
     await each.getByRole('button', { name: 'Next items' }).click();
     await each.locator('.iteration[data-index="10"]').waitFor();
     expect(await rows.count()).toBe(10);
@@ -221,6 +235,7 @@ describe('console: branch, forEach, onError and destinations', () => {
     await waitFor(async () => (await statuses()).every((s) => s === 'failed'), 15_000);
 
     await page.goto(`${t.url}/flows/${flow.id}/runs`);
+    seen.push(`/flows/${flow.id}/runs`, '/destinations');
     const bulk = page.getByRole('region', { name: 'Retry failed runs' });
     const button = bulk.getByRole('button', { name: 'Retry all 5 failed' });
     await button.waitFor();
@@ -320,5 +335,25 @@ describe('console: branch, forEach, onError and destinations', () => {
       expect(after.steps).toEqual(before.steps);
       expect(after.onError).toEqual(before.onError);
     }
+  });
+
+  it('labels every control of the new parts, fits a phone, and reached nothing but the app', async () => {
+    const phone = await openConsole(t.url, { width: 390, height: 844 });
+    try {
+      await signIn(phone.page, t.url);
+      for (const path of seen) {
+        await phone.page.goto(t.url + path);
+        await phone.page.locator('main h1').waitFor();
+        await phone.page.waitForLoadState('networkidle');
+        expect({ path, fits: await fitsWidth(phone.page) }).toEqual({ path, fits: true });
+        expect({ path, unlabelled: await unlabelledControls(phone.page) }).toEqual({ path, unlabelled: [] });
+      }
+      expect(phone.blocked).toEqual([]);
+      expect(phone.pageErrors).toEqual([]);
+    } finally {
+      await phone.close();
+    }
+    expect(b.blocked).toEqual([]);
+    expect(b.pageErrors).toEqual([]);
   });
 });

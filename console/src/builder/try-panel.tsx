@@ -155,9 +155,11 @@ export function TryPanel(props: {
   );
 }
 
-function StepResult({ step }: { step: DryRunStep }) {
+function StepResult({ step, prefix }: { step: DryRunStep; prefix?: string }) {
   const req = step.request as
     { method?: string; url?: string; headers?: unknown; body?: unknown } | undefined;
+  // Steps inside a forEach repeat per item: their labels name the item.
+  const label = prefix ? `${prefix} ${step.id}` : step.id;
   return (
     <li class="dry-step" data-step={step.id}>
       <h4>
@@ -173,24 +175,57 @@ function StepResult({ step }: { step: DryRunStep }) {
           {req.headers ? (
             <>
               <h5>Headers</h5>
-              <JsonBlock value={req.headers} label={`${step.id} request headers`} />
+              <JsonBlock value={req.headers} label={`${label} request headers`} />
             </>
           ) : null}
           {req.body !== undefined ? (
             <>
               <h5>Body</h5>
-              <JsonBlock value={req.body} label={`${step.id} request body`} />
+              <JsonBlock value={req.body} label={`${label} request body`} />
             </>
           ) : null}
         </>
       ) : req !== undefined ? (
-        <JsonBlock value={req} label={`${step.id} request`} />
+        <JsonBlock value={req} label={`${label} request`} />
       ) : null}
       {'output' in step ? (
         <>
           <h5>Output</h5>
-          <JsonBlock value={step.output} label={`${step.id} output`} />
+          <JsonBlock value={step.output} label={`${label} output`} />
         </>
+      ) : null}
+      {step.steps?.length ? (
+        <ol class="dry-steps nested" aria-label={`Steps ${step.id} would run`}>
+          {step.steps.map((s) => (
+            <StepResult key={s.id} step={s} prefix={prefix} />
+          ))}
+        </ol>
+      ) : null}
+      {step.total !== undefined ? (
+        <p class="dry-total">
+          {step.total} item{step.total === 1 ? '' : 's'}
+          {step.iterations && step.iterations.length < step.total
+            ? `; the first ${step.iterations.length} are shown`
+            : ''}
+        </p>
+      ) : null}
+      {step.iterations?.length ? (
+        <ol class="dry-items" aria-label={`Items of ${step.id}`}>
+          {step.iterations.map((it) => (
+            <li key={it.index} data-index={it.index}>
+              <details>
+                <summary>
+                  Item {it.index}: <code>{JSON.stringify(it.item)?.slice(0, 80)}</code>
+                </summary>
+                <ol class="dry-steps nested">
+                  {it.steps.map((s) => (
+                    <StepResult key={s.id} step={s} prefix={`item ${it.index}`} />
+                  ))}
+                </ol>
+              </details>
+            </li>
+          ))}
+        </ol>
       ) : null}
     </li>
   );

@@ -241,7 +241,9 @@ function ForEachView({ step, ctx }: { step: ExecutionStep; ctx: StepContext }) {
                 <details>
                   <summary>
                     Steps:{' '}
-                    {it.steps.map((s) => `${s.id} ${s.status} (${s.attempts.length} attempts)`).join(', ')}
+                    {it.steps
+                      .map((s) => `${s.id} ${s.status} (${plural(s.attempts.length, 'attempt')})`)
+                      .join(', ')}
                   </summary>
                   <ol class="timeline nested">
                     {it.steps.map((s, i) => (
