@@ -99,12 +99,18 @@ describe('isolation: a poison row fails alone in a shared batch', () => {
     // Nothing is left to run: no execution active, no job in the queue (a retried batch would leave some).
     const rows = await t.app
       .get(DataSource)
-      .query(`SELECT count(*)::int AS n FROM executions WHERE status IN ('queued','running','waiting')`);
+      .query(
+        `SELECT count(*)::int AS n FROM executions WHERE id = ANY($1::uuid[]) AND status IN ('queued','running','waiting')`,
+        [ids],
+      );
     expect(rows[0].n).toBe(0);
     const queue = t.app.get<Queue>(getQueueToken(STEPS_QUEUE));
+    const ours = new Set(ids);
     await waitFor(async () => {
-      const c = await queue.getJobCounts();
-      return c.waiting + c.active + c.delayed === 0;
+      const jobs = await queue.getJobs(['waiting', 'active', 'delayed']);
+      return jobs.every(
+        (j) => !ours.has((j?.data as { executionId?: string } | undefined)?.executionId ?? ''),
+      );
     }, 10_000);
     const perN = (path: string): number[] =>
       rx

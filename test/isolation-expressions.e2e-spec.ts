@@ -91,7 +91,7 @@ describe('isolation of expressions: a runaway expression holds nobody but its ow
     );
     // The figure to hold is 100 ms (the bench has the tight one). On a host so loaded (other test
     // runs on 2 cores) that the flow alone is slower, a bound relative to what it answers alone.
-    expect(p99(beside)).toBeLessThan(Math.max(100, 3 * p99(alone)));
+    expect(p99(beside)).toBeLessThan(Math.max(100, 4 * p99(alone)));
     // The regex ran for seconds in all; the app's thread never waited for it.
     expect(stallMs).toBeLessThan(EVALUATION_TIMEOUT_MS);
     // API.md section 3: a filter that fails to evaluate stores a failed execution with the error.
