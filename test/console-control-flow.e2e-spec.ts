@@ -297,44 +297,70 @@ describe('console: branch, forEach, onError and destinations', () => {
     expect(saved.trigger).toMatchObject({ type: 'event', event: 'hookflow.execution.failed' });
   });
 
-  it('shows branch, forEach and onError read-only in the form and keeps them when saving', async () => {
+  it('edits a branch and a forEach with nested step forms, keeps onError, and round-trips the JSON tab', async () => {
     const page = b.page;
     const flows = (await t.api('GET', '/api/v1/flows?limit=200')).body.items as any[];
-    for (const name of ['route invoices', 'thirty items']) {
-      const before = flows.find((f) => f.name === name);
-      await page.goto(`${t.url}/flows/${before.id}`);
-      const first = page.getByRole('group', { name: /^Step 1:/ });
-      const type = before.steps[0].type as string;
-      expect(await first.locator(`[data-json-only="${type}"] strong`).first().textContent()).toBe(
-        `Type: ${type}`,
-      );
-      expect(await first.getByLabel('Type').count()).toBe(0);
-      expect(await first.locator('.json-only .hint').textContent()).toContain('edit it in the JSON tab');
-      if (name === 'route invoices') {
-        expect(await first.locator('.json-only p').first().textContent()).toBe(
-          'Type: branch · 3 nested steps',
-        );
-        await screenshot(page, 'builder-branch', first);
-      } else {
-        expect(await page.getByRole('region', { name: 'On error' }).count()).toBe(1);
-      }
 
-      // The JSON tab shows the nested steps and onError as stored.
-      await page.getByRole('tab', { name: 'JSON' }).click();
-      const shown = JSON.parse(await page.getByLabel('Flow definition (JSON)').inputValue());
-      expect(shown.steps).toEqual(before.steps);
-      expect(shown.onError).toEqual(before.onError);
-      await page.getByRole('tab', { name: 'Form' }).click();
+    // The branch: its cases and their steps are forms; a step is added to the default in the form.
+    const route = flows.find((f) => f.name === 'route invoices');
+    await page.goto(`${t.url}/flows/${route.id}`);
+    const first = page.getByRole('group', { name: 'Step 1: route (branch)', exact: true });
+    expect(await page.locator('select[name="steps[0].type"]').inputValue()).toBe('branch');
+    const paid = first.getByRole('group', { name: 'Case 1: paid' });
+    expect(await paid.getByLabel('When (JSONata) (required)').inputValue()).toBe(
+      "event.body.type = 'invoice.paid'",
+    );
+    const fulfil = page.getByRole('group', { name: 'Step 1.1.1: fulfil (http)', exact: true });
+    expect(await fulfil.getByLabel('URL (required)').inputValue()).toBe(`${receiver.url}/fulfil`);
+    expect(
+      await page.getByRole('group', { name: 'Step 1.d.1: ignored (transform)', exact: true }).count(),
+    ).toBe(1);
+    await page.getByLabel('New step type (in the default of route)').selectOption('transform');
+    await page.getByRole('button', { name: 'Add step in the default of route' }).click();
+    const added = page.getByRole('group', { name: /^Step 1\.d\.2:/ });
+    await added.getByLabel('Expression (JSONata) (required)').fill("'also'");
+    expect(await added.getByLabel('Step id (required)').inputValue()).toBe('transform');
+    // The sticky save bar would cover part of the case in an element screenshot.
+    const saveBar = page.locator('.save-bar');
+    await saveBar.evaluate((el: any) => (el.style.visibility = 'hidden'));
+    await screenshot(page, 'builder-branch', paid);
+    await saveBar.evaluate((el: any) => (el.style.visibility = ''));
 
-      // A change made in the form saves the nested parts unchanged.
-      await page.getByLabel('Description (optional)').fill('edited in the form');
-      await page.getByRole('button', { name: 'Save', exact: true }).click();
-      await page.getByText('Saved: version 2').waitFor();
-      const after = (await t.api('GET', `/api/v1/flows/${before.id}`)).body;
-      expect(after.description).toBe('edited in the form');
-      expect(after.steps).toEqual(before.steps);
-      expect(after.onError).toEqual(before.onError);
-    }
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    const shown = JSON.parse(await page.getByLabel('Flow definition (JSON)').inputValue());
+    expect(shown.steps[0].cases).toEqual(route.steps[0].cases);
+    expect(shown.steps[0].default).toEqual([
+      ...route.steps[0].default,
+      { id: 'transform', type: 'transform', expression: "'also'" },
+    ]);
+    await page.getByRole('tab', { name: 'Form' }).click();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved: version 2').waitFor();
+    const routeAfter = (await t.api('GET', `/api/v1/flows/${route.id}`)).body;
+    expect(routeAfter.steps).toEqual(shown.steps);
+
+    // The forEach: items and the per-item steps are forms; onError is shown read-only and kept.
+    const loop = flows.find((f) => f.name === 'thirty items');
+    await page.goto(`${t.url}/flows/${loop.id}`);
+    const each = page.getByRole('group', { name: 'Step 1: each (forEach)', exact: true });
+    expect(await each.getByLabel('Items (JSONata giving a list) (required)').inputValue()).toBe(
+      'event.body.items',
+    );
+    expect(await each.getByLabel('When an item fails').inputValue()).toBe('continue');
+    expect(await page.getByRole('group', { name: 'Step 1.1: call (http)', exact: true }).count()).toBe(1);
+    expect(await page.getByRole('region', { name: 'On error' }).textContent()).toContain('JSON');
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    const shownLoop = JSON.parse(await page.getByLabel('Flow definition (JSON)').inputValue());
+    expect(shownLoop.steps).toEqual(loop.steps);
+    expect(shownLoop.onError).toEqual(loop.onError);
+    await page.getByRole('tab', { name: 'Form' }).click();
+    await page.getByLabel('Description (optional)').fill('edited in the form');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved: version 2').waitFor();
+    const loopAfter = (await t.api('GET', `/api/v1/flows/${loop.id}`)).body;
+    expect(loopAfter.description).toBe('edited in the form');
+    expect(loopAfter.steps).toEqual(loop.steps);
+    expect(loopAfter.onError).toEqual(loop.onError);
   });
 
   it('labels every control of the new parts, fits a phone, and reached nothing but the app', async () => {

@@ -68,7 +68,13 @@ describe('console form model', () => {
           type: 'branch',
           if: 'event.body.ok',
           continueOnError: true,
-          cases: [{ id: 'paid', when: "type = 'paid'", steps: [{ id: 'a', type: 'http', url: 'u' }] }],
+          cases: [
+            {
+              id: 'paid',
+              when: "type = 'paid'",
+              steps: [{ id: 'a', type: 'http', method: 'POST', url: 'u' }],
+            },
+          ],
           default: [{ id: 'b', type: 'transform', expression: '1' }],
         },
         {
@@ -85,6 +91,30 @@ describe('console form model', () => {
     const { flow, errors } = roundTrip(f);
     expect(errors).toEqual({});
     expect(flow).toEqual(f);
+  });
+
+  it('places a 400 about a nested step on that step inside its case or loop', () => {
+    const draft = flowToDraft({
+      name: 'n',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'route',
+          type: 'branch',
+          cases: [{ when: 'true', steps: [{ id: 'a', type: 'http', url: '' }] }],
+        },
+        { id: 'each', type: 'forEach', items: 'x', steps: [{ id: 'b', type: 'transform', expression: '' }] },
+      ],
+    });
+    const placed = placeErrors(
+      ['steps[0].cases[0].steps[0].url must be a URL', 'steps[1].steps[0].expression should not be empty'],
+      fieldKeys(draft),
+    );
+    expect(placed.byField).toEqual({
+      'steps[0].cases[0].steps[0].url': ['must be a URL'],
+      'steps[1].steps[0].expression': ['should not be empty'],
+    });
+    expect(placed.unplaced).toEqual([]);
   });
 
   it.each([

@@ -93,8 +93,15 @@ export function triggerFromDraft(t: TriggerDraft, errors: ClientErrors): Record<
   return { ...out, ...t.extra };
 }
 
-export function stepFromDraft(s: StepDraft, index: number, errors: ClientErrors): Record<string, unknown> {
-  const path = `steps[${index}]`;
+/** `at`: the step's index in the flow's steps, or its path (`steps[0].cases[1].steps[2]`) when nested. */
+export function stepFromDraft(
+  s: StepDraft,
+  at: number | string,
+  errors: ClientErrors,
+): Record<string, unknown> {
+  const path = typeof at === 'number' ? `steps[${at}]` : at;
+  const list = (steps: StepDraft[], base: string) =>
+    steps.map((x, i) => stepFromDraft(x, `${base}[${i}]`, errors));
   const out: Record<string, unknown> = { id: s.id, type: s.type };
   put(out, 'name', s.name);
   put(out, 'if', s.if);
@@ -156,6 +163,23 @@ export function stepFromDraft(s: StepDraft, index: number, errors: ClientErrors)
       if (data !== undefined) out.data = data;
       break;
     }
+    case 'branch':
+      put(out, 'mode', s.branchMode);
+      out.cases = s.cases.map((c, ci) => ({
+        ...(c.id !== '' ? { id: c.id } : {}),
+        when: c.when,
+        steps: list(c.steps, `${path}.cases[${ci}].steps`),
+        ...c.extra,
+      }));
+      if (s.hasDefault) out.default = list(s.defaultSteps, `${path}.default`);
+      break;
+    case 'forEach':
+      out.items = s.items;
+      put(out, 'concurrency', num(s.concurrency));
+      put(out, 'maxItems', num(s.maxItems));
+      put(out, 'onItemError', s.onItemError);
+      out.steps = list(s.children, `${path}.steps`);
+      break;
   }
   return { ...out, ...s.extra };
 }

@@ -2,8 +2,8 @@
 // lists for key/value pairs. flow-to-draft.ts and draft-to-flow.ts map it to and from the API's JSON.
 // Pure: no DOM, no preact, so the round trip is tested on its own (src/console/console-model.spec.ts).
 
-export type StepType = 'transform' | 'http' | 'slack' | 'delay' | 'emit';
-export const STEP_TYPES: StepType[] = ['transform', 'http', 'slack', 'delay', 'emit'];
+export type StepType = 'transform' | 'http' | 'slack' | 'delay' | 'emit' | 'branch' | 'forEach';
+export const STEP_TYPES: StepType[] = ['transform', 'http', 'slack', 'delay', 'emit', 'branch', 'forEach'];
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 export const HOOK_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export const VERIFY_SCHEMES = [
@@ -78,6 +78,15 @@ export interface SignDraft {
   prefix: string;
 }
 
+/** One case of a branch: its steps run when `when` is truthy. */
+export interface CaseDraft {
+  uid: string;
+  id: string;
+  when: string;
+  steps: StepDraft[];
+  extra: Record<string, unknown>;
+}
+
 export interface StepDraft {
   /** Stable key for the UI list; never sent. */
   uid: string;
@@ -113,6 +122,17 @@ export interface StepDraft {
   dataMode: ValueMode;
   dataFields: KvRow[];
   dataText: string;
+  /** branch: '' (the API's default, first case only), 'first' or 'all'. */
+  branchMode: '' | 'first' | 'all';
+  cases: CaseDraft[];
+  hasDefault: boolean;
+  defaultSteps: StepDraft[];
+  /** forEach */
+  items: string;
+  concurrency: string;
+  maxItems: string;
+  onItemError: '' | 'stop' | 'continue';
+  children: StepDraft[];
   extra: Record<string, unknown>;
   retryExtra: Record<string, unknown>;
 }
@@ -216,9 +236,35 @@ export function emptyStep(type: StepType, id: string): StepDraft {
     dataMode: 'fields',
     dataFields: [{ key: '', value: '' }],
     dataText: '',
+    branchMode: '',
+    cases: type === 'branch' ? [emptyCase()] : [],
+    hasDefault: false,
+    defaultSteps: [],
+    items: '',
+    concurrency: '',
+    maxItems: '',
+    onItemError: '',
+    children: [],
     extra: {},
     retryExtra: {},
   };
+}
+
+export function emptyCase(): CaseDraft {
+  return { uid: newUid(), id: '', when: '', steps: [], extra: {} };
+}
+
+/** The steps a step holds: a branch's cases and default, a forEach's steps. */
+export function nestedSteps(s: StepDraft): StepDraft[] {
+  if (s.type === 'branch')
+    return [...s.cases.flatMap((c) => c.steps), ...(s.hasDefault ? s.defaultSteps : [])];
+  if (s.type === 'forEach') return s.children;
+  return [];
+}
+
+/** Every step id of the flow, nested ones included (ids are unique in the whole flow). */
+export function allStepIds(steps: StepDraft[]): string[] {
+  return steps.flatMap((s) => [s.id, ...allStepIds(nestedSteps(s))]);
 }
 
 export function emptyDraft(): FlowDraft {
@@ -235,7 +281,7 @@ export function foreignType(s: StepDraft): string | undefined {
 
 /** A step id not used yet in the flow, from the step type: `http`, `http_2`, ... */
 export function freshStepId(steps: StepDraft[], type: StepType): string {
-  const used = new Set(steps.map((s) => s.id));
+  const used = new Set(allStepIds(steps));
   if (!used.has(type)) return type;
   for (let n = 2; ; n++) if (!used.has(`${type}_${n}`)) return `${type}_${n}`;
 }

@@ -2,7 +2,7 @@
 // field path (`steps[1].url must be ...`, `steps[1].body.x: ... (at position 9)`, `property
 // steps[0].foo should not exist`); a message goes to the deepest field of the form that is a prefix
 // of its path, so an error inside a JSON box lands on the box. Pure: tested without a browser.
-import { VERIFY_FIELDS, type FlowDraft, type KvRow } from './draft';
+import { VERIFY_FIELDS, type FlowDraft, type KvRow, type StepDraft } from './draft';
 
 export interface PlacedErrors {
   /** field key → messages for that field */
@@ -29,39 +29,54 @@ export function fieldKeys(d: FlowDraft): string[] {
   } else {
     keys.push('trigger.event');
   }
-  d.steps.forEach((s, i) => {
-    const p = `steps[${i}]`;
-    keys.push(p, `${p}.id`, `${p}.type`, `${p}.name`, `${p}.if`, `${p}.timeoutMs`, `${p}.continueOnError`);
-    keys.push(`${p}.retry`, `${p}.retry.attempts`, `${p}.retry.backoff`, `${p}.retry.backoff.type`);
-    if (s.backoffType) keys.push(`${p}.retry.backoff.delayMs`, `${p}.retry.backoff.maxDelayMs`);
-    switch (s.type) {
-      case 'transform':
-        keys.push(`${p}.expression`);
-        break;
-      case 'http':
-        keys.push(`${p}.method`, `${p}.url`, ...rowKeys(`${p}.headers`, s.headers));
-        keys.push(...rowKeys(`${p}.query`, s.query), `${p}.body`);
-        if (s.bodyMode === 'fields') keys.push(...rowKeys(`${p}.body`, s.bodyFields).slice(1));
-        keys.push(`${p}.sign`, `${p}.sign.scheme`);
-        if (s.sign.scheme) keys.push(`${p}.sign.secret`);
-        if (s.sign.scheme === 'hmac')
-          keys.push(`${p}.sign.header`, `${p}.sign.algorithm`, `${p}.sign.encoding`, `${p}.sign.prefix`);
-        break;
-      case 'slack':
-        if (s.slackMode === 'webhook') keys.push(`${p}.webhookUrl`);
-        else keys.push(`${p}.token`, `${p}.channel`);
-        keys.push(`${p}.text`, `${p}.blocks`);
-        break;
-      case 'delay':
-        keys.push(s.delayMode === 'ms' ? `${p}.ms` : `${p}.until`);
-        break;
-      case 'emit':
-        keys.push(`${p}.event`, `${p}.data`);
-        if (s.dataMode === 'fields') keys.push(...rowKeys(`${p}.data`, s.dataFields).slice(1));
-        break;
-    }
-  });
+  d.steps.forEach((s, i) => stepKeys(s, `steps[${i}]`, keys));
   return keys;
+}
+
+/** The field keys of one step at path `p`, its nested steps' included. */
+function stepKeys(s: StepDraft, p: string, keys: string[]): void {
+  keys.push(p, `${p}.id`, `${p}.type`, `${p}.name`, `${p}.if`, `${p}.timeoutMs`, `${p}.continueOnError`);
+  keys.push(`${p}.retry`, `${p}.retry.attempts`, `${p}.retry.backoff`, `${p}.retry.backoff.type`);
+  if (s.backoffType) keys.push(`${p}.retry.backoff.delayMs`, `${p}.retry.backoff.maxDelayMs`);
+  switch (s.type) {
+    case 'transform':
+      keys.push(`${p}.expression`);
+      break;
+    case 'http':
+      keys.push(`${p}.method`, `${p}.url`, ...rowKeys(`${p}.headers`, s.headers));
+      keys.push(...rowKeys(`${p}.query`, s.query), `${p}.body`);
+      if (s.bodyMode === 'fields') keys.push(...rowKeys(`${p}.body`, s.bodyFields).slice(1));
+      keys.push(`${p}.sign`, `${p}.sign.scheme`);
+      if (s.sign.scheme) keys.push(`${p}.sign.secret`);
+      if (s.sign.scheme === 'hmac')
+        keys.push(`${p}.sign.header`, `${p}.sign.algorithm`, `${p}.sign.encoding`, `${p}.sign.prefix`);
+      break;
+    case 'slack':
+      if (s.slackMode === 'webhook') keys.push(`${p}.webhookUrl`);
+      else keys.push(`${p}.token`, `${p}.channel`);
+      keys.push(`${p}.text`, `${p}.blocks`);
+      break;
+    case 'delay':
+      keys.push(s.delayMode === 'ms' ? `${p}.ms` : `${p}.until`);
+      break;
+    case 'emit':
+      keys.push(`${p}.event`, `${p}.data`);
+      if (s.dataMode === 'fields') keys.push(...rowKeys(`${p}.data`, s.dataFields).slice(1));
+      break;
+    case 'branch':
+      keys.push(`${p}.mode`, `${p}.cases`, `${p}.default`);
+      s.cases.forEach((c, ci) => {
+        const cp = `${p}.cases[${ci}]`;
+        keys.push(cp, `${cp}.id`, `${cp}.when`, `${cp}.steps`);
+        c.steps.forEach((x, i) => stepKeys(x, `${cp}.steps[${i}]`, keys));
+      });
+      if (s.hasDefault) s.defaultSteps.forEach((x, i) => stepKeys(x, `${p}.default[${i}]`, keys));
+      break;
+    case 'forEach':
+      keys.push(`${p}.items`, `${p}.concurrency`, `${p}.maxItems`, `${p}.onItemError`, `${p}.steps`);
+      s.children.forEach((x, i) => stepKeys(x, `${p}.steps[${i}]`, keys));
+      break;
+  }
 }
 
 /** The field path a message is about, or the message itself when it names none. */

@@ -2,6 +2,7 @@
 // `extra` and written back by draft-to-flow.ts, so the JSON view round-trips without loss.
 import {
   emptyStep,
+  newUid,
   emptyTrigger,
   VERIFY_SCHEMES,
   type FlowDraft,
@@ -104,7 +105,11 @@ const STEP_KEYS: Record<StepType, string[]> = {
   slack: ['webhookUrl', 'token', 'channel', 'text', 'blocks'],
   delay: ['ms', 'until'],
   emit: ['event', 'data'],
+  branch: ['mode', 'cases', 'default'],
+  forEach: ['items', 'concurrency', 'maxItems', 'onItemError', 'steps'],
 };
+
+const stepList = (v: unknown): StepDraft[] => (Array.isArray(v) ? v.filter(isObject).map(stepToDraft) : []);
 const COMMON_KEYS = ['id', 'type', 'name', 'if', 'retry', 'timeoutMs', 'continueOnError'];
 
 export function stepToDraft(s: Record<string, unknown>): StepDraft {
@@ -165,6 +170,33 @@ export function stepToDraft(s: Record<string, unknown>): StepDraft {
       [d.dataMode, d.dataFields, d.dataText] = [data.mode, data.fields, data.text];
       break;
     }
+    case 'branch':
+      if (s.mode === 'first' || s.mode === 'all') d.branchMode = s.mode;
+      else if (s.mode !== undefined) d.extra.mode = s.mode;
+      // What the form cannot hold (cases that are not a list, a default that is not a list) stays as given.
+      if (Array.isArray(s.cases))
+        d.cases = s.cases.filter(isObject).map((c) => ({
+          uid: newUid(),
+          id: str(c.id),
+          when: str(c.when),
+          steps: stepList(c.steps),
+          extra: take(c, ['id', 'when', 'steps']),
+        }));
+      else if (s.cases !== undefined) d.extra.cases = s.cases;
+      else d.cases = [];
+      d.hasDefault = Array.isArray(s.default);
+      d.defaultSteps = stepList(s.default);
+      if (s.default !== undefined && !d.hasDefault) d.extra.default = s.default;
+      break;
+    case 'forEach':
+      d.items = str(s.items);
+      d.concurrency = numText(s.concurrency);
+      d.maxItems = numText(s.maxItems);
+      if (s.onItemError === 'stop' || s.onItemError === 'continue') d.onItemError = s.onItemError;
+      else if (s.onItemError !== undefined) d.extra.onItemError = s.onItemError;
+      d.children = stepList(s.steps);
+      if (s.steps !== undefined && !Array.isArray(s.steps)) d.extra.steps = s.steps;
+      break;
   }
   return d;
 }

@@ -1,4 +1,5 @@
 import { SelectField, TextArea, TextField } from '../components/fields';
+import { BranchFields, ForEachFields } from './control-flow-fields';
 import { HTTP_METHODS, type SignDraft, type StepDraft } from './draft';
 import { KvEditor, ValueEditor } from './kv-editor';
 import { SecretPicker } from './trigger-form';
@@ -308,7 +309,8 @@ function EmitFields({ step, path, onChange }: Props) {
   );
 }
 
-export function StepTypeFields(props: Props) {
+/** `number`: the step's number in the form (`2`, `2.1.3`), which its nested steps continue. */
+export function StepTypeFields(props: Props & { number: string }) {
   switch (props.step.type) {
     case 'transform':
       return <TransformFields {...props} />;
@@ -320,5 +322,9 @@ export function StepTypeFields(props: Props) {
       return <DelayFields {...props} />;
     case 'emit':
       return <EmitFields {...props} />;
+    case 'branch':
+      return <BranchFields {...props} />;
+    case 'forEach':
+      return <ForEachFields {...props} />;
   }
 }

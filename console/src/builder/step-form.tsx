@@ -10,6 +10,8 @@ export const STEP_TYPE_LABELS: Record<StepType, string> = {
   slack: 'Slack message',
   delay: 'Delay: wait, then go on',
   emit: 'Emit an event to other flows',
+  branch: 'Branch: run the steps of the case that matches',
+  forEach: 'For each item: run steps once per item of a list',
 };
 
 const OUTBOUND = new Set<StepType>(['http', 'slack']);
@@ -19,15 +21,19 @@ export function StepForm(props: {
   step: StepDraft;
   index: number;
   count: number;
+  /** Inside a branch or forEach: the step's path (`steps[0].cases[1].steps[2]`) and number (`1.2.3`). */
+  path?: string;
+  number?: string;
   onChange: (patch: Partial<StepDraft>) => void;
   onMove: (delta: -1 | 1) => void;
   onRemove: () => void;
 }) {
   const { step, index } = props;
-  const path = `steps[${index}]`;
+  const path = props.path ?? `steps[${index}]`;
+  const number = props.number ?? String(index + 1);
   const set = props.onChange;
   const foreign = foreignType(step);
-  const title = `Step ${index + 1}: ${step.id || '(no id)'} (${foreign ?? step.type})`;
+  const title = `Step ${number}: ${step.id || '(no id)'} (${foreign ?? step.type})`;
   const defaultAttempts = OUTBOUND.has(step.type) ? 5 : 1;
   // Open at first when it holds something; after that the user folds it (a changing `open` would
   // close it under the cursor when a field is cleared).
@@ -43,7 +49,7 @@ export function StepForm(props: {
           class="secondary"
           disabled={index === 0}
           onClick={() => props.onMove(-1)}
-          aria-label={`Move step ${index + 1} up`}
+          aria-label={`Move step ${number} up`}
         >
           ↑ Up
         </button>
@@ -52,7 +58,7 @@ export function StepForm(props: {
           class="secondary"
           disabled={index === props.count - 1}
           onClick={() => props.onMove(1)}
-          aria-label={`Move step ${index + 1} down`}
+          aria-label={`Move step ${number} down`}
         >
           ↓ Down
         </button>
@@ -60,7 +66,7 @@ export function StepForm(props: {
           type="button"
           class="secondary danger-text"
           onClick={props.onRemove}
-          aria-label={`Remove step ${index + 1}`}
+          aria-label={`Remove step ${number}`}
         >
           Remove
         </button>
@@ -89,7 +95,7 @@ export function StepForm(props: {
       {foreign ? (
         <JsonOnlyStep step={step} path={path} />
       ) : (
-        <StepTypeFields step={step} path={path} onChange={set} />
+        <StepTypeFields step={step} path={path} number={number} onChange={set} />
       )}
       <TextField
         field={`${path}.if`}

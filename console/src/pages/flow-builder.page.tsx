@@ -17,6 +17,7 @@ import {
 } from '../builder/draft';
 import { ErrorSummary, focusField } from '../builder/error-summary';
 import { fieldKeys, placeErrors } from '../builder/field-errors';
+import { FlowStepsContext } from '../builder/control-flow-fields';
 import { OnErrorReadOnly } from '../builder/json-only';
 import { JsonView } from '../builder/json-view';
 import { STEP_TYPE_LABELS, StepForm } from '../builder/step-form';
@@ -196,228 +197,233 @@ export function FlowBuilderPage(props: { id?: string; template?: string }) {
   return (
     <ErrorsContext.Provider value={fieldErrors}>
       <SecretNamesContext.Provider value={secrets}>
-        <div class="page-head">
-          <PageTitle>{saved ? `Flow: ${saved.name}` : 'New flow'}</PageTitle>
-          {saved ? (
-            <nav aria-label="This flow" class="page-links">
-              <span>Version {saved.version}</span>
-              <Link href={`/flows/${saved.id}/runs`}>Runs</Link>
-            </nav>
-          ) : null}
-        </div>
-        {!saved ? (
-          <div class="field inline-field">
-            <label for="template">Start from</label>
-            <select
-              id="template"
-              value={props.template ?? 'blank'}
-              onChange={(e) => {
-                const select = e.currentTarget;
-                if (dirty && !window.confirm('Replace the form with this template? Your changes are lost.')) {
-                  select.value = props.template ?? 'blank';
-                  return;
-                }
-                navigate(`/flows/new?template=${encodeURIComponent(select.value)}`, { replace: true });
-              }}
-            >
-              {TEMPLATES.map((t) => (
-                <option key={t.id} value={t.id}>
-                  {t.label}
-                </option>
-              ))}
-            </select>
-          </div>
-        ) : null}
-        {url ? (
-          <CopyField id="trigger-url" label="Trigger URL (give it to the sending app)" value={url} />
-        ) : null}
-        <ErrorSummary messages={messages} keys={keys} />
-        <div class="builder">
-          <div class="builder-main">
-            <div
-              role="tablist"
-              aria-label="Edit as"
-              class="tabs"
-              onKeyDown={(e) => {
-                // Arrow keys move between the two tabs (WAI-ARIA tabs pattern).
-                if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
-                e.preventDefault();
-                if (view === 'form') toJson();
-                else toForm();
-                setTimeout(
-                  () => document.getElementById(view === 'form' ? 'tab-json' : 'tab-form')?.focus(),
-                  0,
-                );
-              }}
-            >
-              <button
-                type="button"
-                role="tab"
-                id="tab-form"
-                aria-selected={view === 'form'}
-                aria-controls={view === 'form' ? 'panel-form' : undefined}
-                tabIndex={view === 'form' ? 0 : -1}
-                onClick={() => view === 'json' && toForm()}
-              >
-                Form
-              </button>
-              <button
-                type="button"
-                role="tab"
-                id="tab-json"
-                aria-selected={view === 'json'}
-                aria-controls={view === 'json' ? 'panel-json' : undefined}
-                tabIndex={view === 'json' ? 0 : -1}
-                onClick={() => view === 'form' && toJson()}
-              >
-                JSON
-              </button>
-            </div>
-            {view === 'json' ? (
-              <div role="tabpanel" id="panel-json" aria-labelledby="tab-json">
-                <JsonView
-                  text={jsonText}
-                  error={jsonError}
-                  onInput={setJsonText}
-                  onApply={() => applyJson() && setView('form')}
-                />
-              </div>
-            ) : (
-              <div role="tabpanel" id="panel-form" aria-labelledby="tab-form">
-                <form
-                  aria-label="Flow"
-                  onSubmit={(e) => {
-                    e.preventDefault();
-                    void save();
-                  }}
-                >
-                  <section class="card" aria-labelledby="basics-title">
-                    <h2 id="basics-title">Basics</h2>
-                    <TextField
-                      field="name"
-                      label="Name"
-                      value={draft.name}
-                      required
-                      onInput={(name) => update({ name })}
-                    />
-                    <TextArea
-                      field="description"
-                      label="Description (optional)"
-                      value={draft.description}
-                      rows={2}
-                      onInput={(description) => update({ description })}
-                    />
-                    <CheckboxField
-                      field="enabled"
-                      label="Enabled: the trigger starts runs"
-                      checked={draft.enabled}
-                      hint="Leave it off while you try the flow; a disabled webhook flow answers 404."
-                      onChange={(enabled) => update({ enabled })}
-                    />
-                  </section>
-                  <TriggerForm trigger={draft.trigger} stepIds={stepIds} onChange={updateTrigger} />
-                  <section class="card" aria-labelledby="filter-title">
-                    <h2 id="filter-title">Filter</h2>
-                    <TextArea
-                      field="filter"
-                      label="Run only events where (optional JSONata)"
-                      value={draft.filter}
-                      rows={2}
-                      hint="Events that do not match are stored as filtered and run no step, e.g. event.body.ref = 'refs/heads/main'"
-                      onInput={(filter) => update({ filter })}
-                    />
-                  </section>
-                  <section aria-labelledby="steps-title" id={fieldId('steps')}>
-                    <h2 id="steps-title">Steps</h2>
-                    {draft.steps.length === 0 ? (
-                      <p class="hint">No steps yet: add the first one below.</p>
-                    ) : null}
-                    {draft.steps.map((s, i) => (
-                      <StepForm
-                        key={s.uid}
-                        step={s}
-                        index={i}
-                        count={draft.steps.length}
-                        onChange={(patch) => updateStep(s.uid, patch)}
-                        onMove={(delta) => moveStep(i, delta)}
-                        onRemove={() => update({ steps: draft.steps.filter((x) => x.uid !== s.uid) })}
-                      />
-                    ))}
-                    <div class="add-step">
-                      <div class="field">
-                        <label for="new-step-type">New step type</label>
-                        <select
-                          id="new-step-type"
-                          value={newType}
-                          onChange={(e) => setNewType(e.currentTarget.value as StepType)}
-                        >
-                          {STEP_TYPES.map((t) => (
-                            <option key={t} value={t}>
-                              {STEP_TYPE_LABELS[t]}
-                            </option>
-                          ))}
-                        </select>
-                      </div>
-                      <button type="button" class="secondary" onClick={addStep}>
-                        Add step
-                      </button>
-                    </div>
-                    <p class="hint">Branch, forEach and onError steps: add them in the JSON tab.</p>
-                  </section>
-                  {draft.onError ? <OnErrorReadOnly onError={draft.onError} /> : null}
-                  <button type="submit" class="visually-hidden" tabIndex={-1} aria-hidden="true">
-                    Save
-                  </button>
-                </form>
-              </div>
-            )}
-          </div>
-          <aside class="builder-side" aria-label="Try and history">
-            <TryPanel
-              flowId={saved?.id}
-              dirty={dirty}
-              defaultSample={defaultSample}
-              build={build}
-              onServerErrors={setMessages}
-              onDryRunErrors={setDryErrors}
-            />
+        <FlowStepsContext.Provider value={draft.steps}>
+          <div class="page-head">
+            <PageTitle>{saved ? `Flow: ${saved.name}` : 'New flow'}</PageTitle>
             {saved ? (
-              <VersionsPanel
-                flowId={saved.id}
-                current={saved.version}
-                onLoad={(flow, version) => {
-                  const loaded = flowToDraft({ ...flow, enabled: draft.enabled });
-                  setDraft(loaded);
-                  setNoticeState({
-                    text: `Version ${version} is in the form; Save makes it the current version.`,
-                    draft: loaded,
-                  });
-                }}
-              />
+              <nav aria-label="This flow" class="page-links">
+                <span>Version {saved.version}</span>
+                <Link href={`/flows/${saved.id}/runs`}>Runs</Link>
+              </nav>
             ) : null}
-          </aside>
-        </div>
-        <div class="save-bar">
-          <span role="status" class="save-state">
-            {notice.draft === draft && notice.text
-              ? notice.text
-              : dirty
-                ? 'Unsaved changes'
-                : saved
-                  ? 'All changes saved'
-                  : ''}
-          </span>
-          <button
-            type="button"
-            disabled={busy}
-            onClick={() => {
-              const from = view === 'json' ? applyJson() : draft;
-              if (from) void save(from);
-            }}
-          >
-            {busy ? 'Saving…' : saved ? 'Save' : 'Create flow'}
-          </button>
-        </div>
+          </div>
+          {!saved ? (
+            <div class="field inline-field">
+              <label for="template">Start from</label>
+              <select
+                id="template"
+                value={props.template ?? 'blank'}
+                onChange={(e) => {
+                  const select = e.currentTarget;
+                  if (
+                    dirty &&
+                    !window.confirm('Replace the form with this template? Your changes are lost.')
+                  ) {
+                    select.value = props.template ?? 'blank';
+                    return;
+                  }
+                  navigate(`/flows/new?template=${encodeURIComponent(select.value)}`, { replace: true });
+                }}
+              >
+                {TEMPLATES.map((t) => (
+                  <option key={t.id} value={t.id}>
+                    {t.label}
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : null}
+          {url ? (
+            <CopyField id="trigger-url" label="Trigger URL (give it to the sending app)" value={url} />
+          ) : null}
+          <ErrorSummary messages={messages} keys={keys} />
+          <div class="builder">
+            <div class="builder-main">
+              <div
+                role="tablist"
+                aria-label="Edit as"
+                class="tabs"
+                onKeyDown={(e) => {
+                  // Arrow keys move between the two tabs (WAI-ARIA tabs pattern).
+                  if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+                  e.preventDefault();
+                  if (view === 'form') toJson();
+                  else toForm();
+                  setTimeout(
+                    () => document.getElementById(view === 'form' ? 'tab-json' : 'tab-form')?.focus(),
+                    0,
+                  );
+                }}
+              >
+                <button
+                  type="button"
+                  role="tab"
+                  id="tab-form"
+                  aria-selected={view === 'form'}
+                  aria-controls={view === 'form' ? 'panel-form' : undefined}
+                  tabIndex={view === 'form' ? 0 : -1}
+                  onClick={() => view === 'json' && toForm()}
+                >
+                  Form
+                </button>
+                <button
+                  type="button"
+                  role="tab"
+                  id="tab-json"
+                  aria-selected={view === 'json'}
+                  aria-controls={view === 'json' ? 'panel-json' : undefined}
+                  tabIndex={view === 'json' ? 0 : -1}
+                  onClick={() => view === 'form' && toJson()}
+                >
+                  JSON
+                </button>
+              </div>
+              {view === 'json' ? (
+                <div role="tabpanel" id="panel-json" aria-labelledby="tab-json">
+                  <JsonView
+                    text={jsonText}
+                    error={jsonError}
+                    onInput={setJsonText}
+                    onApply={() => applyJson() && setView('form')}
+                  />
+                </div>
+              ) : (
+                <div role="tabpanel" id="panel-form" aria-labelledby="tab-form">
+                  <form
+                    aria-label="Flow"
+                    onSubmit={(e) => {
+                      e.preventDefault();
+                      void save();
+                    }}
+                  >
+                    <section class="card" aria-labelledby="basics-title">
+                      <h2 id="basics-title">Basics</h2>
+                      <TextField
+                        field="name"
+                        label="Name"
+                        value={draft.name}
+                        required
+                        onInput={(name) => update({ name })}
+                      />
+                      <TextArea
+                        field="description"
+                        label="Description (optional)"
+                        value={draft.description}
+                        rows={2}
+                        onInput={(description) => update({ description })}
+                      />
+                      <CheckboxField
+                        field="enabled"
+                        label="Enabled: the trigger starts runs"
+                        checked={draft.enabled}
+                        hint="Leave it off while you try the flow; a disabled webhook flow answers 404."
+                        onChange={(enabled) => update({ enabled })}
+                      />
+                    </section>
+                    <TriggerForm trigger={draft.trigger} stepIds={stepIds} onChange={updateTrigger} />
+                    <section class="card" aria-labelledby="filter-title">
+                      <h2 id="filter-title">Filter</h2>
+                      <TextArea
+                        field="filter"
+                        label="Run only events where (optional JSONata)"
+                        value={draft.filter}
+                        rows={2}
+                        hint="Events that do not match are stored as filtered and run no step, e.g. event.body.ref = 'refs/heads/main'"
+                        onInput={(filter) => update({ filter })}
+                      />
+                    </section>
+                    <section aria-labelledby="steps-title" id={fieldId('steps')}>
+                      <h2 id="steps-title">Steps</h2>
+                      {draft.steps.length === 0 ? (
+                        <p class="hint">No steps yet: add the first one below.</p>
+                      ) : null}
+                      {draft.steps.map((s, i) => (
+                        <StepForm
+                          key={s.uid}
+                          step={s}
+                          index={i}
+                          count={draft.steps.length}
+                          onChange={(patch) => updateStep(s.uid, patch)}
+                          onMove={(delta) => moveStep(i, delta)}
+                          onRemove={() => update({ steps: draft.steps.filter((x) => x.uid !== s.uid) })}
+                        />
+                      ))}
+                      <div class="add-step">
+                        <div class="field">
+                          <label for="new-step-type">New step type</label>
+                          <select
+                            id="new-step-type"
+                            value={newType}
+                            onChange={(e) => setNewType(e.currentTarget.value as StepType)}
+                          >
+                            {STEP_TYPES.map((t) => (
+                              <option key={t} value={t}>
+                                {STEP_TYPE_LABELS[t]}
+                              </option>
+                            ))}
+                          </select>
+                        </div>
+                        <button type="button" class="secondary" onClick={addStep}>
+                          Add step
+                        </button>
+                      </div>
+                      <p class="hint">onError steps: add them in the JSON tab.</p>
+                    </section>
+                    {draft.onError ? <OnErrorReadOnly onError={draft.onError} /> : null}
+                    <button type="submit" class="visually-hidden" tabIndex={-1} aria-hidden="true">
+                      Save
+                    </button>
+                  </form>
+                </div>
+              )}
+            </div>
+            <aside class="builder-side" aria-label="Try and history">
+              <TryPanel
+                flowId={saved?.id}
+                dirty={dirty}
+                defaultSample={defaultSample}
+                build={build}
+                onServerErrors={setMessages}
+                onDryRunErrors={setDryErrors}
+              />
+              {saved ? (
+                <VersionsPanel
+                  flowId={saved.id}
+                  current={saved.version}
+                  onLoad={(flow, version) => {
+                    const loaded = flowToDraft({ ...flow, enabled: draft.enabled });
+                    setDraft(loaded);
+                    setNoticeState({
+                      text: `Version ${version} is in the form; Save makes it the current version.`,
+                      draft: loaded,
+                    });
+                  }}
+                />
+              ) : null}
+            </aside>
+          </div>
+          <div class="save-bar">
+            <span role="status" class="save-state">
+              {notice.draft === draft && notice.text
+                ? notice.text
+                : dirty
+                  ? 'Unsaved changes'
+                  : saved
+                    ? 'All changes saved'
+                    : ''}
+            </span>
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => {
+                const from = view === 'json' ? applyJson() : draft;
+                if (from) void save(from);
+              }}
+            >
+              {busy ? 'Saving…' : saved ? 'Save' : 'Create flow'}
+            </button>
+          </div>
+        </FlowStepsContext.Provider>
       </SecretNamesContext.Provider>
     </ErrorsContext.Provider>
   );
