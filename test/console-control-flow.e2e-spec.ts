@@ -315,6 +315,16 @@ describe('console: branch, forEach, onError and destinations', () => {
     expect(
       await page.getByRole('group', { name: 'Step 1.d.1: ignored (transform)', exact: true }).count(),
     ).toBe(1);
+    // Try it shows the case the branch would take and its step's request.
+    const eventBox = page.getByLabel('Event (JSON: body, headers, query, method, …)');
+    await eventBox.fill(JSON.stringify({ body: { type: 'invoice.paid' } }));
+    await page.getByRole('button', { name: 'Try it', exact: true }).click();
+    const wouldRun = page.getByRole('list', { name: 'Steps route would run' });
+    await wouldRun.waitFor();
+    expect(await wouldRun.locator('.dry-step[data-step="fulfil"] .request-line').textContent()).toBe(
+      `POST ${receiver.url}/fulfil`,
+    );
+    expect(JSON.parse((await page.getByLabel('route output').textContent())!)).toEqual({ matched: ['paid'] });
     await page.getByLabel('New step type (in the default of route)').selectOption('transform');
     await page.getByRole('button', { name: 'Add step in the default of route' }).click();
     const added = page.getByRole('group', { name: /^Step 1\.d\.2:/ });
@@ -349,6 +359,19 @@ describe('console: branch, forEach, onError and destinations', () => {
     expect(await each.getByLabel('When an item fails').inputValue()).toBe('continue');
     expect(await page.getByRole('group', { name: 'Step 1.1: call (http)', exact: true }).count()).toBe(1);
     expect(await page.getByRole('region', { name: 'On error' }).textContent()).toContain('JSON');
+    const twelve = Array.from({ length: 12 }, (_, n) => ({ n, ok: true }));
+    await page
+      .getByLabel('Event (JSON: body, headers, query, method, …)')
+      .fill(JSON.stringify({ body: { items: twelve } }));
+    await page.getByRole('button', { name: 'Try it', exact: true }).click();
+    const dryEach = page.locator('.dry-step[data-step="each"]');
+    await dryEach.locator('.dry-total').waitFor();
+    expect(await dryEach.locator('.dry-total').textContent()).toBe('12 items; the first 10 are shown');
+    expect(await dryEach.locator('.dry-items > li').count()).toBe(10);
+    await dryEach.locator('.dry-items > li[data-index="3"] summary').click();
+    expect(await dryEach.locator('.dry-items > li[data-index="3"] .request-line').textContent()).toBe(
+      `POST ${receiver.url}/item-true`,
+    );
     await page.getByRole('tab', { name: 'JSON' }).click();
     const shownLoop = JSON.parse(await page.getByLabel('Flow definition (JSON)').inputValue());
     expect(shownLoop.steps).toEqual(loop.steps);
