@@ -61,7 +61,8 @@ export class DestinationMetrics implements OnModuleInit {
     } catch {
       return out;
     } finally {
-      setTimeout(() => (this.pending = undefined), 100).unref();
+      // Shared by the two gauges of one scrape only: the next scrape reads again (a reset shows at once).
+      setTimeout(() => (this.pending = undefined), 0).unref();
     }
   }
 }
