@@ -3,7 +3,7 @@ import { freeTcpPort, PrivateRedis } from './support/operate-redis';
 import { waitFor } from './support/wait-for';
 
 async function health(t: TestApp): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${t.url}/health`);
+  const res = await fetch(`${t.url}/health`, { signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -46,7 +46,7 @@ describe('operate: /health follows PostgreSQL and Redis', () => {
     });
     // The API itself keeps answering while Redis is away.
     expect((await t.api('GET', '/api/v1/flows')).status).toBe(200);
-    expect((await fetch(`${t.url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${t.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
 
     await redis.start();
     const back = await waitFor(

@@ -2,16 +2,17 @@
 // The test runner behind `npm test`: node:test over TypeScript (test/support/register.js).
 // Usage: node test/run.js [unit] [e2e] [faults] [-- file...]. e2e and fault suites get a database
 // and a Bull key prefix of their own, made here and removed afterwards.
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const { readdirSync, statSync } = require('node:fs');
 const { join, relative } = require('node:path');
 
 const root = join(__dirname, '..');
+// timeout: per file (node:test); budget: the whole suite, after which its process group is killed.
 const SUITES = {
-  unit: { dir: 'src', match: /\.spec\.ts$/, timeout: 60_000 },
-  e2e: { dir: 'test', match: /\.e2e-spec\.ts$/, timeout: 180_000, shallow: true },
-  faults: { dir: 'test/faults', match: /\.fault-spec\.ts$/, timeout: 600_000 },
+  unit: { dir: 'src', match: /\.spec\.ts$/, timeout: 60_000, budget: 15 * 60_000 },
+  e2e: { dir: 'test', match: /\.e2e-spec\.ts$/, timeout: 180_000, budget: 35 * 60_000, shallow: true },
+  faults: { dir: 'test/faults', match: /\.fault-spec\.ts$/, timeout: 420_000, budget: 25 * 60_000 },
 };
 
 function find(dir, match, shallow) {
@@ -50,7 +51,47 @@ function dropRedisPrefix(redisUrl, prefix) {
   `, redisUrl, prefix], { cwd: root, stdio: 'inherit' });
 }
 
-function main() {
+/**
+ * Runs one suite in a process group of its own and, when it ends, kills what is left of the group:
+ * a test file that node:test gave up on must not leave an app running into the next suite (or keep
+ * this runner waiting on its pipes). Past the suite's budget the whole group is killed.
+ */
+function runSuite(name, args, env, budgetMs) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit', detached: true });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    };
+    const onSignal = () => {
+      killGroup();
+      process.exit(130);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let overBudget = false;
+    const timer = setTimeout(() => {
+      overBudget = true;
+      console.error(`\n== ${name}: over its ${budgetMs / 60_000} min budget; killing it ==`);
+      killGroup();
+    }, budgetMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      killGroup();
+      const secs = Math.round((Date.now() - started) / 1000);
+      console.log(`== ${name}: ${code === 0 ? 'passed' : 'FAILED'} in ${secs} s ==`);
+      resolve(code === 0 && !signal && !overBudget);
+    });
+  });
+}
+
+async function main() {
   const args = process.argv.slice(2);
   const sep = args.indexOf('--');
   const names = (sep === -1 ? args : args.slice(0, sep)).filter(Boolean);
@@ -75,16 +116,17 @@ function main() {
       env.QUEUE_PREFIX = `hftest_${suffix}`;
     }
     console.log(`\n== ${name}: ${files.length} file(s) ==`);
-    const r = spawnSync(
-      process.execPath,
+    const passed = await runSuite(
+      name,
       ['--require', './test/support/register.js', '--test', '--test-concurrency=1', `--test-timeout=${suite.timeout}`, '--test-reporter=spec', ...files],
-      { cwd: root, env, stdio: 'inherit' },
+      env,
+      suite.budget,
     );
     if (dbName) {
       psql(base, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
       dropRedisPrefix(env.REDIS_URL || 'redis://127.0.0.1:6379', env.QUEUE_PREFIX);
     }
-    if (r.status !== 0) failed = true;
+    if (!passed) failed = true;
   }
   process.exit(failed ? 1 : 0);
 }

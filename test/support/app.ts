@@ -6,6 +6,8 @@ import { migrate } from 'src/database/database-bootstrap';
 
 export const TEST_API_KEY = 'test-bootstrap-key';
 export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
+/** No test request waits longer than this: a hung answer fails its test instead of its file's timeout. */
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -49,6 +51,7 @@ export async function bootApp(env: Record<string, string> = {}): Promise<TestApp
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       const text = await res.text();
       let parsed: unknown = text;
@@ -73,6 +76,7 @@ export async function fire(
     method,
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await res.text();
   let parsed: unknown = text;
