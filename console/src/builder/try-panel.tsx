@@ -33,15 +33,22 @@ export function TryPanel(props: {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
 
-  const pick = async (value: string) => {
-    setSource(value);
+  // `onlyIfEmpty`: the default pick on load, which must not overwrite what the user typed while the
+  // last received event was still loading.
+  const pick = async (value: string, onlyIfEmpty = false) => {
+    const put = (event: unknown) => {
+      if (onlyIfEmpty && textRef.current.trim() !== '') return;
+      setSource(value);
+      setText(JSON.stringify(event, null, 2));
+    };
+    if (!onlyIfEmpty) setSource(value);
     setError('');
     const sample = SAMPLE_EVENTS.find((s) => s.id === value);
-    if (sample) return setText(JSON.stringify(sample.event, null, 2));
+    if (sample) return put(sample.event);
     if (value.startsWith('exec:')) {
       try {
         const e = await api.execution(value.slice(5));
-        setText(JSON.stringify(eventPart(e.event), null, 2));
+        put(eventPart(e.event));
       } catch (e) {
         setError(errorText(e));
       }
@@ -64,7 +71,7 @@ export function TryPanel(props: {
       // The last received event by default; a sample that fits the trigger otherwise. A sample
       // already in the box (the flow was just saved) stays.
       if (textRef.current.trim() === '')
-        await pick(items.length ? `exec:${items[0].id}` : props.defaultSample);
+        await pick(items.length ? `exec:${items[0].id}` : props.defaultSample, true);
     })();
     return () => {
       live = false;
@@ -143,7 +150,10 @@ export function TryPanel(props: {
           rows={8}
           value={text}
           spellcheck={false}
-          onInput={(e) => setText(e.currentTarget.value)}
+          onInput={(e) => {
+            textRef.current = e.currentTarget.value;
+            setText(e.currentTarget.value);
+          }}
         />
       </div>
       <button type="button" onClick={() => void run()} disabled={busy}>
