@@ -73,6 +73,7 @@ export interface FlowEvent {
 @Index('executions_list_idx', { synchronize: false })
 @Index('executions_active_idx', { synchronize: false })
 @Index('executions_finished_idx', { synchronize: false })
+@Index('executions_flow_finished_idx', { synchronize: false })
 @Index('executions_status_list_idx', { synchronize: false })
 @Index('executions_flow_status_list_idx', { synchronize: false })
 @Index('executions_concurrency_queue_idx', { synchronize: false })

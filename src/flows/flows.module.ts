@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { BrokerStatusModule } from 'src/brokers/broker-status.module';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { FlowStatsController } from 'src/flows/flow-stats.controller';
+import { FlowStatsService } from 'src/flows/flow-stats.service';
 import { FlowController } from 'src/flows/flow.controller';
 import { FlowService } from 'src/flows/flow.service';
 
 @Module({
   imports: [BrokerStatusModule],
-  controllers: [FlowController],
-  providers: [FlowService, FlowCacheService],
+  controllers: [FlowController, FlowStatsController],
+  providers: [FlowService, FlowCacheService, FlowStatsService],
   exports: [FlowService, FlowCacheService],
 })
 export class FlowsModule {}
