@@ -64,7 +64,7 @@ export type Config = Env & {
   webhookMaxBodyBytes: number;
   publicUrl: string;
   production: boolean;
-  /** Set in a MODE=all process's worker threads (src/runtime/worker-thread.ts). */
+  /** Set in a MODE=all process's worker threads (src/worker-thread.ts). */
   workerThread?: boolean;
 };
 

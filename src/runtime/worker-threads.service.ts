@@ -5,7 +5,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { AppConfig } from 'src/config/app-config';
 import { Config, workerThreadCount } from 'src/config/env';
 import { MetricsService } from 'src/metrics/metrics.service';
-import type { FromThread, ToThread } from 'src/runtime/worker-thread';
+import type { FromThread, ToThread } from 'src/runtime/thread-messages';
 
 const BOOT_TIMEOUT_MS = 60_000;
 const METRICS_TIMEOUT_MS = 2_000;
@@ -52,7 +52,7 @@ export class WorkerThreads implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private start(index: number, config: Config): Promise<void> {
-    const thread = new Worker(join(__dirname, 'worker-thread.js'), { workerData: { config } });
+    const thread = new Worker(join(__dirname, '..', 'worker-thread.js'), { workerData: { config } });
     this.threads.push(thread);
     this.metrics.addSource(() => this.metricsOf(thread));
     return new Promise<void>((resolve, reject) => {

@@ -17,7 +17,7 @@ import {
   DEFAULT_CONNECTION_TIMEOUT_MS,
   encodeBody,
   headerValues,
-} from 'src/steps/connections/step-support';
+} from 'src/steps/step-support';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepFailure, StepHandler, StepRunContext } from 'src/steps/step-handler';
 

@@ -3,7 +3,7 @@ import { CompiledTemplate, compileTemplate, toText } from 'src/expressions/templ
 import { connectionFailure, withDeadline } from 'src/steps/connections/connection-errors';
 import { compileConnectionUrl, maskUrl, renderConnectionUrl } from 'src/steps/connections/connection-url';
 import { isSmtpRefusal, type MailMessage } from 'src/steps/connections/smtp-connection';
-import { connectionsOf, DEFAULT_CONNECTION_TIMEOUT_MS } from 'src/steps/connections/step-support';
+import { connectionsOf, DEFAULT_CONNECTION_TIMEOUT_MS } from 'src/steps/step-support';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepFailure, StepHandler, StepRunContext } from 'src/steps/step-handler';
 

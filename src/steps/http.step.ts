@@ -1,5 +1,5 @@
 import { IsIn, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
-import { classifyHttpStatus, parseRetryAfter } from 'src/executions/retry-policy';
+import { classifyHttpStatus, parseRetryAfter } from 'src/steps/outbound/http-status';
 import { CompiledTemplate, compileTemplate, compileUrlTemplate, toText } from 'src/expressions/template';
 import { invalidHeader, OutboundError, OutboundResponse } from 'src/steps/outbound/http-client';
 import { signatureHeaders } from 'src/steps/outbound/signing';

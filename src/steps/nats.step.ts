@@ -9,7 +9,7 @@ import {
   encodeBody,
   headerValues,
   renderedName,
-} from 'src/steps/connections/step-support';
+} from 'src/steps/step-support';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepFailure, StepHandler, StepRunContext } from 'src/steps/step-handler';
 

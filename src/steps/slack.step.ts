@@ -1,5 +1,5 @@
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength, ValidateBy, ValidateIf } from 'class-validator';
-import { classifyHttpStatus, parseRetryAfter } from 'src/executions/retry-policy';
+import { classifyHttpStatus, parseRetryAfter } from 'src/steps/outbound/http-status';
 import { CompiledTemplate, compileTemplate, compileUrlTemplate, toText } from 'src/expressions/template';
 import {
   DEFAULT_HTTP_TIMEOUT_MS,

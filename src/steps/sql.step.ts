@@ -3,7 +3,7 @@ import { CompiledTemplate, compileTemplate } from 'src/expressions/template';
 import { connectionFailure, withDeadline } from 'src/steps/connections/connection-errors';
 import { compileConnectionUrl, maskUrl, renderConnectionUrl } from 'src/steps/connections/connection-url';
 import { isSqlRefusal, type SqlResult } from 'src/steps/connections/sql-connection';
-import { connectionsOf, DEFAULT_CONNECTION_TIMEOUT_MS } from 'src/steps/connections/step-support';
+import { connectionsOf, DEFAULT_CONNECTION_TIMEOUT_MS } from 'src/steps/step-support';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepHandler, StepRunContext } from 'src/steps/step-handler';
 

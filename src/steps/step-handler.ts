@@ -3,6 +3,9 @@ import type { StepBaseDto } from 'src/steps/step-base.dto';
 import type { OutboundHttp } from 'src/steps/outbound/http-client';
 import type { OutboundConnections } from 'src/steps/connections/outbound-connections';
 
+// Step types throw this; it lives apart so that connections/ can throw it without importing this file.
+export { StepFailure } from 'src/steps/step-failure';
+
 /** DI token for the StepServices the runner hands to handlers. */
 export const STEP_SERVICES = Symbol('STEP_SERVICES');
 
@@ -65,17 +68,6 @@ export type StepOutcome =
   | { kind: 'succeeded'; output: unknown; request?: unknown; response?: unknown }
   /** Come back at `until` (delay steps); no worker is held meanwhile. */
   | { kind: 'wait'; until: Date };
-
-/** A failed attempt. `retryable` decides whether the step's retry policy applies. */
-export class StepFailure extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly detail: { retryAfterMs?: number; request?: unknown; response?: unknown } = {},
-  ) {
-    super(message);
-  }
-}
 
 /**
  * One step type. `compile` runs when a flow is saved (syntax errors name the field path) and its

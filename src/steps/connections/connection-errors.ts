@@ -1,6 +1,6 @@
 import { PoolClosedError } from 'src/steps/connections/connection-pool';
 import { isOutboundPolicyError } from 'src/steps/outbound/guarded-lookup';
-import { StepFailure } from 'src/steps/step-handler';
+import { StepFailure } from 'src/steps/step-failure';
 
 /** A step's `timeoutMs` ran out (connecting included): retried like any timeout (API.md section 5). */
 export class DeadlineError extends Error {

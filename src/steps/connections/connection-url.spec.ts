@@ -6,7 +6,7 @@ import {
   resolveAllowedAddress,
 } from 'src/steps/connections/connection-url';
 import { parseAllowList } from 'src/steps/outbound/address-guard';
-import { StepFailure } from 'src/steps/step-handler';
+import { StepFailure } from 'src/steps/step-failure';
 
 const bindings = { secrets: { DB: 'postgres://app:pw@db.internal:5432/app', HOST: '127.0.0.1' } };
 

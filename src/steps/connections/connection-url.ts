@@ -10,7 +10,7 @@ import {
 } from 'src/expressions/template';
 import { AllowList, checkTarget, normalizeHost } from 'src/steps/outbound/address-guard';
 import { OutboundPolicyError } from 'src/steps/outbound/guarded-lookup';
-import { StepFailure } from 'src/steps/step-handler';
+import { StepFailure } from 'src/steps/step-failure';
 
 /** `$secrets.NAME`, `` $secrets.`NAME` `` or `$secrets["NAME"]`, and nothing else. */
 const SECRET_REFERENCE =

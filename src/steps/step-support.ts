@@ -1,6 +1,7 @@
 import { toText } from 'src/expressions/template';
 import type { OutboundConnections } from 'src/steps/connections/outbound-connections';
-import { StepFailure, type StepRunContext } from 'src/steps/step-handler';
+import { StepFailure } from 'src/steps/step-failure';
+import type { StepRunContext } from 'src/steps/step-handler';
 
 /** Connect and answer within this unless the step sets `timeoutMs` (as http steps). */
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;

@@ -1,19 +1,13 @@
-// Entry of a MODE=all worker thread (started by worker-threads.service.ts): the worker side of
-// hookflow on an event loop of its own. Not a module anything imports, apart from its types.
+// Entry of a MODE=all worker thread (started by src/runtime/worker-threads.service.ts): the worker
+// side of hookflow on an event loop of its own. An entry point like main.ts: nothing imports it.
 import 'reflect-metadata';
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { createWorkerContext } from 'src/app';
 import { Config } from 'src/config/env';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { WORKER_THREAD_NICE, lowerThreadPriority } from 'src/runtime/process-tuning';
+import type { FromThread, ToThread } from 'src/runtime/thread-messages';
 import { logUnhandledRejections } from 'src/runtime/unhandled-rejections';
-
-export type ToThread = { type: 'metrics'; id: number } | { type: 'stop' };
-export type FromThread =
-  | { type: 'ready' }
-  | { type: 'boot-failed'; message: string }
-  | { type: 'metrics'; id: number; metrics: Array<MetricObjectWithValues<MetricValue<string>>> };
 
 async function run(port: MessagePort): Promise<void> {
   const { config } = workerData as { config: Config };
