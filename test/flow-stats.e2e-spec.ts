@@ -1,3 +1,5 @@
+import { DataSource } from 'typeorm';
+import { FlowStatsService } from 'src/flows/flow-stats.service';
 import { bootApp, TestApp } from './support/app';
 import { createFlow, finished } from './support/flow-runs';
 import { Receiver } from './support/receiver';
@@ -144,6 +146,52 @@ describe('GET /flows/{id}/stats', () => {
     expect(days.body.buckets.length).toBeGreaterThanOrEqual(30);
     expect(days.body.buckets.every((b: any) => b.at.endsWith('T00:00:00.000Z'))).toBe(true);
     expect(sum(days.body.buckets)).toBe(11);
+  });
+
+  it('rolls a settled hour up once and reads it back: the same counts, percentiles within 5 %', async () => {
+    const HOUR = 3_600_000;
+    const hourFrom = new Date(Math.floor(Date.parse(from) / HOUR) * HOUR).toISOString();
+    const hourTo = new Date(Math.ceil(Date.parse(to) / HOUR) * HOUR).toISOString();
+    const query = { from: hourFrom, to: hourTo, bucket: '1h' as const };
+    const counted = await t.api(
+      'GET',
+      `/api/v1/flows/${flowId}/stats?from=${hourFrom}&to=${hourTo}&bucket=1h`,
+    );
+    expect(counted.status).toBe(200);
+    const db = t.app.get(DataSource);
+    const stored = () =>
+      db.query(`SELECT succeeded, failed, filtered, cancelled FROM flow_stats_hours WHERE flow_id = $1`, [
+        flowId,
+      ]);
+    // Asked two hours later, they are settled: written once, then read.
+    const service = t.app.get(FlowStatsService);
+    const later = Date.now() + 2 * HOUR;
+    const first = await service.stats(flowId, query, later);
+    const rows = (await stored()) as any[];
+    // One row per hour since the flow's creation hour (earlier hours had no runs and are not stored).
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.length).toBeLessThanOrEqual(counted.body.buckets.length);
+    const total = (xs: any[], k: string) => xs.reduce((n, x) => n + (x[k] as number), 0);
+    expect(['succeeded', 'failed', 'filtered', 'cancelled'].map((k) => total(rows, k))).toEqual([5, 3, 2, 1]);
+    const second = await service.stats(flowId, query, later);
+    expect(second).toEqual(first);
+    const strip = (b: any) => ({ at: b.at, s: b.succeeded, f: b.failed, x: b.filtered, c: b.cancelled });
+    expect(first.buckets.map(strip)).toEqual(counted.body.buckets.map(strip));
+    for (const b of first.buckets) {
+      const durations = runs
+        .filter((r) => r.status === 'succeeded' || r.status === 'failed')
+        .filter((r) => Math.floor(Date.parse(r.finishedAt as string) / HOUR) * HOUR === Date.parse(b.at))
+        .map((r) => Date.parse(r.finishedAt as string) - Date.parse(r.createdAt as string))
+        .sort((x, y) => x - y);
+      if (durations.length === 0) continue;
+      // The histogram's 5 % bins, and a millisecond of rounding either way.
+      expect(Math.abs(b.p50Ms! - percentile(durations, 0.5))).toBeLessThanOrEqual(
+        percentile(durations, 0.5) * 0.05 + 2,
+      );
+      expect(Math.abs(b.p95Ms! - percentile(durations, 0.95))).toBeLessThanOrEqual(
+        percentile(durations, 0.95) * 0.05 + 2,
+      );
+    }
   });
 
   it('counts nothing from other flows', async () => {

@@ -1,5 +1,10 @@
+import { binValue } from 'src/flows/flow-stats-histogram';
 import {
+  bucketsFromHours,
+  emptyHour,
   fillBuckets,
+  hoursFromRows,
+  type HourStats,
   MAX_STAT_BUCKETS,
   statsWindow,
   type StatsQuery,
@@ -164,5 +169,68 @@ describe('fillBuckets', () => {
     const buckets = fillBuckets(w, []);
     expect(buckets).toHaveLength(4);
     expect(buckets.every((b) => b.succeeded + b.failed + b.filtered + b.cancelled === 0)).toBe(true);
+  });
+});
+
+describe('hours', () => {
+  const H = 3_600_000;
+  const day = window({ from: '2026-12-06T00:00:00Z', to: '2026-12-08T00:00:00Z', bucket: '1d' });
+  const start = Date.parse('2026-12-06T00:00:00Z');
+
+  it('groups the hourly aggregate by hour and status, durations only for succeeded and failed', () => {
+    const hours = hoursFromRows([
+      { hour: String(start), status: 'succeeded', bin: 90, n: '3' },
+      { hour: String(start), status: 'succeeded', bin: 95, n: '1' },
+      { hour: String(start), status: 'failed', bin: 120, n: '2' },
+      { hour: String(start), status: 'filtered', bin: null, n: '5' },
+      { hour: String(start + H), status: 'cancelled', bin: null, n: '1' },
+      { hour: String(start + H), status: 'running', bin: null, n: '9' },
+    ]);
+    expect([...hours.values()]).toEqual([
+      {
+        hour: start,
+        succeeded: 4,
+        failed: 2,
+        filtered: 5,
+        cancelled: 0,
+        durations: { '90': 3, '95': 1, '120': 2 },
+      },
+      { hour: start + H, succeeded: 0, failed: 0, filtered: 0, cancelled: 1, durations: {} },
+    ]);
+  });
+
+  it('adds hours up into day buckets, percentiles from the summed durations, empty days as zeros', () => {
+    const hours = new Map<number, HourStats>([
+      [start, { ...emptyHour(start), succeeded: 1, durations: { '100': 1 } }],
+      [start + 23 * H, { ...emptyHour(start + 23 * H), failed: 1, filtered: 2, durations: { '100': 1 } }],
+      [start + 24 * H, emptyHour(start + 24 * H)],
+    ]);
+    const buckets = bucketsFromHours(day, hours);
+    expect(buckets).toEqual([
+      {
+        at: '2026-12-06T00:00:00.000Z',
+        succeeded: 1,
+        failed: 1,
+        filtered: 2,
+        cancelled: 0,
+        p50Ms: Math.round(binValue(100)),
+        p95Ms: Math.round(binValue(100)),
+      },
+      {
+        at: '2026-12-07T00:00:00.000Z',
+        succeeded: 0,
+        failed: 0,
+        filtered: 0,
+        cancelled: 0,
+        p50Ms: null,
+        p95Ms: null,
+      },
+    ]);
+  });
+
+  it('answers hour buckets one hour each', () => {
+    const w = window({ from: '2026-12-06T00:00:00Z', to: '2026-12-06T03:00:00Z', bucket: '1h' });
+    const hours = new Map<number, HourStats>([[start + H, { ...emptyHour(start + H), succeeded: 7 }]]);
+    expect(bucketsFromHours(w, hours).map((b) => b.succeeded)).toEqual([0, 7, 0]);
   });
 });

@@ -4,6 +4,7 @@
  * up to a bucket's edge, so a bucket counts the same runs whatever window it is asked in, and a chart
  * that refreshes does not see its first bar shrink.
  */
+import { addInto, histogramPercentile, type Histogram } from 'src/flows/flow-stats-histogram';
 
 export const STAT_BUCKETS = { '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
 export type StatBucket = keyof typeof STAT_BUCKETS;
@@ -86,6 +87,79 @@ export function fillBuckets(window: StatsWindow, rows: readonly StatsRow[]): Sta
       cancelled: Number(r?.cancelled ?? 0),
       p50Ms: r?.p50 == null ? null : Math.round(Number(r.p50)),
       p95Ms: r?.p95 == null ? null : Math.round(Number(r.p95)),
+    };
+  });
+}
+
+export const HOUR_MS = 3_600_000;
+
+/** One hour of one flow's finished runs: counts by status, and the durations of its succeeded and failed runs. */
+export interface HourStats {
+  /** The hour's start, ms since the epoch. */
+  hour: number;
+  succeeded: number;
+  failed: number;
+  filtered: number;
+  cancelled: number;
+  durations: Histogram;
+}
+
+/** A row of the hourly aggregate: how many runs of one status (and one duration bin) finished in an hour. */
+export interface HourRow {
+  hour: number | string;
+  status: string;
+  bin: number | null;
+  n: number | string;
+}
+
+export function emptyHour(hour: number): HourStats {
+  return { hour, succeeded: 0, failed: 0, filtered: 0, cancelled: 0, durations: {} };
+}
+
+/** The hours of the aggregate's rows; statuses other than the four final ones are not counted. */
+export function hoursFromRows(rows: readonly HourRow[]): Map<number, HourStats> {
+  const hours = new Map<number, HourStats>();
+  for (const row of rows) {
+    const at = Number(row.hour);
+    const hour = hours.get(at) ?? emptyHour(at);
+    hours.set(at, hour);
+    const n = Number(row.n);
+    if (row.status === 'succeeded' || row.status === 'failed') {
+      hour[row.status] += n;
+      if (row.bin !== null) addInto(hour.durations, { [String(row.bin)]: n });
+    } else if (row.status === 'filtered' || row.status === 'cancelled') hour[row.status] += n;
+  }
+  return hours;
+}
+
+/**
+ * The buckets of a window whose bucket is a whole number of hours (1h, 1d), from its hours (an hour
+ * that is not in the map had no runs). Percentiles are read from the summed histograms.
+ */
+export function bucketsFromHours(window: StatsWindow, hours: ReadonlyMap<number, HourStats>): StatsBucket[] {
+  const perBucket = window.bucketMs / HOUR_MS;
+  return Array.from({ length: window.count }, (_, i) => {
+    const start = window.start + i * window.bucketMs;
+    const sum = emptyHour(start);
+    for (let h = 0; h < perBucket; h++) {
+      const hour = hours.get(start + h * HOUR_MS);
+      if (!hour) continue;
+      sum.succeeded += hour.succeeded;
+      sum.failed += hour.failed;
+      sum.filtered += hour.filtered;
+      sum.cancelled += hour.cancelled;
+      addInto(sum.durations, hour.durations);
+    }
+    const p50 = histogramPercentile(sum.durations, 0.5);
+    const p95 = histogramPercentile(sum.durations, 0.95);
+    return {
+      at: new Date(start).toISOString(),
+      succeeded: sum.succeeded,
+      failed: sum.failed,
+      filtered: sum.filtered,
+      cancelled: sum.cancelled,
+      p50Ms: p50 === null ? null : Math.round(p50),
+      p95Ms: p95 === null ? null : Math.round(p95),
     };
   });
 }
