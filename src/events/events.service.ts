@@ -80,11 +80,18 @@ export class EventsService implements EventPublisher {
         return seen;
       }
       await this.starter.insert(m, runs);
+      // A listener with a trigger `batch` joined a group: the event names the group's execution.
+      if (runs.some((r) => r.batch)) {
+        await m.query(`UPDATE events SET execution_ids = $2::uuid[] WHERE id = $1`, [
+          eventId,
+          runs.map((r) => r.row.id),
+        ]);
+      }
       return null;
     });
     if (first) return first;
     this.starter.dispatch(runs);
-    return { eventId, executionIds, duplicate: false };
+    return { eventId, executionIds: runs.map((r) => r.row.id), duplicate: false };
   }
 
   private async findByKey(m: EntityManager, key: string): Promise<PublishedEvent | null> {

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
+import { BatchService, ClosedBatch } from 'src/executions/batching/batch.service';
 import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
 import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
 import { FlowEvent } from 'src/executions/execution.entity';
@@ -16,7 +17,8 @@ const NO_STEP = '_';
 
 export interface Launched {
   executionId: string;
-  status: NewExecution['status'];
+  /** `batching`: the event joined its trigger `batch` group, whose one execution has this id. */
+  status: NewExecution['status'] | 'batching';
 }
 
 export interface LaunchOptions {
@@ -27,6 +29,11 @@ export interface LaunchOptions {
   executionId?: string;
   /** Launch only while this trigger token still leads to `flow` at its version (else TriggerChangedError). */
   triggerToken?: string;
+}
+
+/** Routed to run: not filtered, and its filter and idempotency key did not fail. */
+function routed(opts: LaunchOptions): boolean {
+  return !opts.filtered && opts.failure === undefined;
 }
 
 /** The trigger token was rotated, or its flow disabled, deleted or changed, since it was looked up. */
@@ -56,6 +63,7 @@ export class ExecutionLauncher {
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
     private readonly lines: ConcurrencyRepository,
     private readonly secrets: SecretsService,
+    private readonly batches: BatchService,
   ) {}
 
   /** Builds the id of a new execution; callers that must know it before the commit use this. */
@@ -64,6 +72,11 @@ export class ExecutionLauncher {
   }
 
   async launch(flow: CompiledFlow, event: FlowEvent, opts: LaunchOptions = {}): Promise<Launched> {
+    if (flow.batch && this.batches.joins(flow, event) && routed(opts)) {
+      const batched = await this.intoBatch(flow, event, opts);
+      if (batched.launched) return batched.launched;
+      opts = batched.opts;
+    }
     const { row, firstStep } = this.newRow(flow, event, opts);
     if (flow.concurrency) await this.intoLine(flow, row);
     if (!(await this.executions.insert(row))) throw new TriggerChangedError();
@@ -81,12 +94,52 @@ export class ExecutionLauncher {
     key: string,
     opts: LaunchOptions = {},
   ): Promise<Launched & { duplicate: boolean }> {
+    if (flow.batch && this.batches.joins(flow, event) && routed(opts)) {
+      const batched = await this.intoBatch(flow, event, opts, key);
+      if (batched.launched) return batched.launched;
+      opts = batched.opts;
+    }
     const { row, firstStep } = this.newRow(flow, event, opts);
     if (flow.concurrency) await this.intoLine(flow, row);
     const first = await this.executions.insertOnce(row, key);
     if (first !== row.id) return { executionId: first, status: row.status, duplicate: true };
     this.dispatch(row, firstStep);
     return { executionId: row.id, status: row.status, duplicate: false };
+  }
+
+  /**
+   * Trigger `batch` (src/executions/batching): the event joins its group (stored before this returns)
+   * and is answered with the group's execution; an event whose `batch.key` fails comes back as the
+   * options of a failed execution of its own, like a failing filter.
+   */
+  private async intoBatch(
+    flow: CompiledFlow,
+    event: FlowEvent,
+    opts: LaunchOptions,
+    idempotencyKey?: string,
+  ): Promise<
+    | { launched: Launched & { duplicate: boolean }; opts?: undefined }
+    | { launched?: undefined; opts: LaunchOptions }
+  > {
+    const group = await this.batches.group(flow, event);
+    if (group.failure !== undefined) return { opts: { ...opts, failure: group.failure } };
+    const joined = await this.batches.accept({
+      flow,
+      event,
+      key: group.key,
+      depth: opts.depth ?? 0,
+      idempotencyKey,
+    });
+    if (!joined.duplicate && joined.closed) this.started(joined.closed);
+    return { launched: { executionId: joined.executionId, status: 'batching', duplicate: joined.duplicate } };
+  }
+
+  /** After a batch group's close committed: its first job, a claim for a slot, or a failure counted. */
+  started(closed: ClosedBatch): void {
+    if (closed.jobId)
+      this.enqueue({ v: 1, executionId: closed.executionId, stepId: closed.firstStep }, closed.jobId);
+    else if (closed.concurrencyKey) this.admit(closed.concurrencyKey);
+    else this.metrics.executionFinished(closed.status);
   }
 
   private newRow(

@@ -2,6 +2,7 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typ
 import { FlowEntity } from 'src/flows/flow.entity';
 
 export const EXECUTION_STATUSES = [
+  'batching',
   'queued',
   'running',
   'waiting',
@@ -47,7 +48,7 @@ export interface StepRecord {
 /** The event as every expression sees it (API.md section 3, "The event"). */
 export interface FlowEvent {
   id: string;
-  type: 'webhook' | 'manual' | 'schedule' | 'event' | 'replay' | 'amqp' | 'mqtt' | 'nats';
+  type: 'webhook' | 'manual' | 'schedule' | 'event' | 'replay' | 'amqp' | 'mqtt' | 'nats' | 'batch';
   receivedAt: string;
   method?: string;
   path?: string;
@@ -64,6 +65,8 @@ export interface FlowEvent {
     messageId?: string;
     redelivered?: boolean;
   };
+  /** A trigger `batch` group's event (type `batch`): its members' whole events, in arrival order. */
+  events?: FlowEvent[];
 }
 
 // Indexes with DESC keys or WHERE clauses live in the migrations; declared here unsynchronized so
@@ -78,6 +81,8 @@ export interface FlowEvent {
 @Index('executions_flow_status_list_idx', { synchronize: false })
 @Index('executions_concurrency_queue_idx', { synchronize: false })
 @Index('executions_concurrency_active_idx', { synchronize: false })
+@Index('executions_batch_open_idx', { synchronize: false })
+@Index('executions_batch_due_idx', { synchronize: false })
 export class ExecutionEntity {
   @PrimaryColumn('uuid') id!: string;
   @Column('uuid', { name: 'flow_id' }) flowId!: string;
@@ -98,6 +103,12 @@ export class ExecutionEntity {
   @Column('text', { name: 'concurrency_key', nullable: true }) concurrencyKey!: string | null;
   /** Its place in that group's line (a sequence): acceptance order. */
   @Column('bigint', { name: 'concurrency_seq', nullable: true }) concurrencySeq!: string | null;
+  /** Trigger `batch`: the group this `batching` execution gathers events for (src/executions/batching). */
+  @Column('text', { name: 'batch_key', nullable: true }) batchKey!: string | null;
+  /** Its members so far. */
+  @Column('int', { name: 'batch_count', nullable: true }) batchCount!: number | null;
+  /** When it closes by time (`windowMs` after its first event), or at once when it is full. */
+  @Column('timestamptz', { name: 'batch_closes_at', nullable: true }) batchClosesAt!: Date | null;
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' }) createdAt!: Date;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;

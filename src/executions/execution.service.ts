@@ -14,6 +14,7 @@ import { AuditService } from 'src/audit/audit.service';
 import { jsonb } from 'src/common/jsonb';
 import { decodeCursor, Page, toPage } from 'src/common/pagination';
 import { ListExecutionsDto } from 'src/executions/dto/list-executions.dto';
+import { BatchService } from 'src/executions/batching/batch.service';
 import { ExecutionPageRow, pageSql, rangeProblem } from 'src/executions/execution-filter';
 import { ExecutionEntity } from 'src/executions/execution.entity';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
@@ -49,6 +50,7 @@ export class ExecutionService {
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
     private readonly iterations: IterationRepository,
     private readonly loops: LoopCoordinator,
+    private readonly batches: BatchService,
   ) {}
 
   async list(query: ListExecutionsDto): Promise<Page<Record<string, unknown>>> {
@@ -83,6 +85,8 @@ export class ExecutionService {
 
   async get(id: string): Promise<Record<string, unknown>> {
     const e = await this.find(id);
+    // A trigger `batch` group still gathering: its event shows the members so far.
+    if (e.status === 'batching') e.event = await this.batches.eventSoFar(id, e.event);
     const flow = await this.flows.get(e.flowId, e.flowVersion);
     // Failed before any step ran (its filter or idempotency key failed): no step will run.
     const unrun = e.status === 'failed' && e.startedAt === null ? 'cancelled' : 'pending';
@@ -196,14 +200,18 @@ export class ExecutionService {
     return { executionId };
   }
 
-  /** Stops a queued, running or waiting execution; its unfinished steps become `cancelled`. */
+  /**
+   * Stops a batching, queued, running or waiting execution; its unfinished steps become `cancelled`.
+   * A `batching` group keeps the events it had gathered (its later events start a new group).
+   */
   async cancel(id: string, actor: string, bulk?: BulkAct): Promise<Record<string, unknown>> {
     const { jobId, line } = await this.db.transaction(async (m) => {
       const e = await m.findOne(ExecutionEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!e) throw new NotFoundException(`execution ${id} not found`);
-      if (!['queued', 'running', 'waiting'].includes(e.status)) {
+      if (!['batching', 'queued', 'running', 'waiting'].includes(e.status)) {
         throw new ConflictException(`execution is already ${e.status}`);
       }
+      if (e.status === 'batching') await this.batches.foldForCancel(m, id, e.event);
       const flow = await this.flows.get(e.flowId, e.flowVersion);
       for (const { def } of flow.steps) {
         const rec = (e.steps[def.id] ??= { status: 'pending', attempts: [] });

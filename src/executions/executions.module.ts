@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BatchService } from 'src/executions/batching/batch.service';
 import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
 import { ExecutionController } from 'src/executions/execution.controller';
 import { ExecutionEventsRelay } from 'src/executions/execution-events.relay';
@@ -17,6 +18,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
   imports: [FlowsModule, SecretsModule],
   controllers: [ExecutionController],
   providers: [
+    BatchService,
     ExecutionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,
@@ -29,6 +31,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
     LoopRunner,
   ],
   exports: [
+    BatchService,
     ExecutionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { AppConfig } from 'src/config/app-config';
+import { BatchService } from 'src/executions/batching/batch.service';
 import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ExecutionRepository } from 'src/executions/execution.repository';
@@ -31,6 +32,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
     private readonly lines: ConcurrencyRepository,
     private readonly launcher: ExecutionLauncher,
+    private readonly batches: BatchService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -49,7 +51,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     let added = 0;
     let items = 0;
     try {
-      items = (await this.sweepItems()) + (await this.sweepLines());
+      items = (await this.sweepItems()) + (await this.sweepLines()) + (await this.sweepBatches());
       const stale = await this.executions.stale(this.config.values.RECONCILE_AFTER_MS, BATCH);
       if (stale.length === 0) return items;
       const client = this.queue.client;
@@ -104,6 +106,25 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn({ started }, 'started executions that waited in line with a free slot');
     }
     return started;
+  }
+
+  /**
+   * Trigger `batch` groups whose time ran out a while ago and are still open: their delayed close job
+   * was lost (Redis wiped) or kept failing. The close is conditional, so racing the job is harmless.
+   */
+  private async sweepBatches(): Promise<number> {
+    let closed = 0;
+    for (const id of await this.batches.overdue(this.config.values.RECONCILE_AFTER_MS, BATCH)) {
+      const c = await this.batches.close(id);
+      if (!c) continue;
+      this.launcher.started(c);
+      closed++;
+    }
+    if (closed > 0) {
+      this.metrics.reconciled.inc(closed);
+      this.logger.warn({ closed }, 'closed batch groups whose close job had not run');
+    }
+    return closed;
   }
 
   /** The same for the items of forEach loops: every item with a job names it in its row. */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config';
 import { DestinationsModule } from 'src/destinations/destinations.module';
 import { EventsModule } from 'src/events/events.module';
+import { BatchCloseProcessor } from 'src/executions/batching/batch-close.processor';
 import { EventsService } from 'src/events/events.service';
 import { ExecutionFailedPublisher } from 'src/events/execution-failed.publisher';
 import { ExecutionsModule } from 'src/executions/executions.module';
@@ -22,6 +23,7 @@ import { STEP_SERVICES, StepServices } from 'src/steps/step-handler';
   providers: [
     StepRunner,
     StepRunProcessor,
+    BatchCloseProcessor,
     ReconcilerService,
     ExecutionFailedPublisher,
     {

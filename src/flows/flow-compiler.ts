@@ -1,6 +1,7 @@
 import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/brokers/broker-trigger.dto';
 import { validateShape } from 'src/common/validate-shape';
 import { EventTriggerDto } from 'src/events/event-trigger.dto';
+import { CompiledBatch, takeBatch } from 'src/executions/batching/batch-settings';
 import { CompiledExpression, compileExpression, ExpressionSyntaxError } from 'src/expressions/expression';
 import { CompiledTemplate, compileTemplate, TemplateSyntaxError } from 'src/expressions/template';
 import { FlowDefinition, TriggerDefinition } from 'src/flows/flow-definition';
@@ -171,6 +172,8 @@ export interface CompiledFlow {
   steps: CompiledStep[];
   /** Steps that run once when the execution is about to end `failed` (API.md section 3, `onError`). */
   onError: CompiledStep[];
+  /** Trigger `batch` with its key compiled: events gather into one execution (src/executions/batching). */
+  batch?: CompiledBatch;
   /** `concurrency` with its key compiled: executions wait in line for a slot (src/executions/concurrency). */
   concurrency?: { limit: number; key?: CompiledExpression };
   /** Every step of the flow by id, nested and onError steps included. */
@@ -203,12 +206,14 @@ function validateTrigger(raw: unknown, errors: string[]): TriggerDefinition {
     errors.push(`trigger.type must be one of: ${Object.keys(TRIGGER_DTOS).join(', ')}`);
     return raw as TriggerDefinition;
   }
-  const { value, errors: e } = validateShape(dto, raw, 'trigger');
+  // `batch` is common to several trigger types (src/executions/batching): checked on its own.
+  const { rest, batch } = takeBatch(raw as Record<string, unknown>, errors);
+  const { value, errors: e } = validateShape(dto, rest, 'trigger');
   errors.push(...e);
   if (type === 'webhook' && isObject(raw) && raw.verify !== undefined) {
     validateNestedByScheme(raw.verify, 'trigger.verify', VERIFY_DTO_BY_SCHEME, errors);
   }
-  return value as TriggerDefinition;
+  return (batch ? Object.assign(value, { batch }) : value) as TriggerDefinition;
 }
 
 /** Checks the shape of trigger, filter and steps; collects every problem instead of stopping at one. */
@@ -350,6 +355,15 @@ export function compileFlow(
       }
     }
   }
+  let batch: CompiledBatch | undefined;
+  if (trigger.type !== 'schedule' && trigger.batch) {
+    const { maxItems, windowMs, key } = trigger.batch;
+    batch = {
+      maxItems,
+      windowMs,
+      key: key === undefined ? undefined : expression(key, 'trigger.batch.key', errors),
+    };
+  }
   const byId = new Map<string, CompiledStep>();
   const steps = compileSteps(definition.steps, 'steps', errors, byId);
   const onError = definition.onError
@@ -369,6 +383,7 @@ export function compileFlow(
     filter,
     idempotencyKey,
     verify,
+    batch,
     steps,
     onError,
     concurrency,

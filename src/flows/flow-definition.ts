@@ -1,5 +1,15 @@
 import type { StepBaseDto } from 'src/steps/step-base.dto';
 
+/**
+ * Trigger `batch` (API.md §3): events gathered per value of `key` into one execution, which starts
+ * when the group holds `maxItems` events or `windowMs` after its first one (src/executions/batching).
+ */
+export interface BatchSettings {
+  maxItems: number;
+  windowMs: number;
+  key?: string;
+}
+
 export interface WebhookTriggerDefinition {
   type: 'webhook';
   methods?: string[];
@@ -7,6 +17,7 @@ export interface WebhookTriggerDefinition {
   idempotencyKey?: string;
   response?: { mode: 'async' | 'sync'; timeoutMs?: number; step?: string };
   maxBody?: string | number;
+  batch?: BatchSettings;
 }
 
 export interface ScheduleTriggerDefinition {
@@ -19,6 +30,7 @@ export interface ScheduleTriggerDefinition {
 export interface EventTriggerDefinition {
   type: 'event';
   event: string;
+  batch?: BatchSettings;
 }
 
 /** Broker triggers (API.md §11): one event per message, acknowledged after its commit. */
@@ -28,6 +40,7 @@ export interface AmqpTriggerDefinition {
   queue: string;
   prefetch?: number;
   idempotencyKey?: string;
+  batch?: BatchSettings;
 }
 
 export interface MqttTriggerDefinition {
@@ -38,6 +51,7 @@ export interface MqttTriggerDefinition {
   username?: string;
   password?: string;
   idempotencyKey?: string;
+  batch?: BatchSettings;
 }
 
 export interface NatsTriggerDefinition {
@@ -47,6 +61,7 @@ export interface NatsTriggerDefinition {
   stream?: string;
   durable?: string;
   idempotencyKey?: string;
+  batch?: BatchSettings;
 }
 
 export type BrokerTriggerDefinition = AmqpTriggerDefinition | MqttTriggerDefinition | NatsTriggerDefinition;

@@ -4,6 +4,19 @@ import type { JobOptions } from 'bull';
 export const STEPS_QUEUE = 'steps';
 export const RUN_STEP_JOB = 'run';
 
+/** Closes a trigger `batch` group by time (src/executions/batching), `windowMs` after its first event. */
+export const CLOSE_BATCH_JOB = 'close-batch';
+
+export interface CloseBatchJob {
+  v: 1;
+  executionId: string;
+}
+
+/** One close job per group: a second add (a re-add, a retried accept) dedupes in Bull. */
+export function closeBatchJobId(executionId: string): string {
+  return `${executionId}:batch`;
+}
+
 /** Job payloads carry ids only; the processor reloads state from PostgreSQL. */
 export interface RunStepJob {
   v: 1;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { BatchService, Joined } from 'src/executions/batching/batch.service';
 import { routeEvent } from 'src/executions/route-event';
 import { FlowEvent } from 'src/executions/execution.entity';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
@@ -17,6 +18,8 @@ const MAX_ROWS_PER_INSERT = 200;
 export interface PreparedRun {
   row: NewExecution;
   firstStep: string;
+  /** Trigger `batch`: the event joins this group in the transaction instead of writing `row`. */
+  batch?: { flow: CompiledFlow; key: string; joined?: Joined };
 }
 
 /**
@@ -31,6 +34,7 @@ export class RunStarter {
     private readonly launcher: ExecutionLauncher,
     private readonly secrets: SecretsService,
     private readonly metrics: MetricsService,
+    private readonly batches: BatchService,
   ) {}
 
   async prepare(flow: CompiledFlow, event: FlowEvent, depth: number): Promise<PreparedRun> {
@@ -52,6 +56,14 @@ export class RunStarter {
         createdAt,
       },
     };
+    if (flow.batch && run.row.status === 'queued' && this.batches.joins(flow, event)) {
+      const group = await this.batches.group(flow, event);
+      if (group.failure === undefined) {
+        run.batch = { flow, key: group.key };
+        return run;
+      }
+      Object.assign(run.row, { status: 'failed', error: group.failure, jobId: null });
+    }
     // A flow with `concurrency`: the run waits in line for a slot instead of getting a job now.
     if (flow.concurrency) await this.launcher.intoLine(flow, run.row);
     return run;
@@ -59,16 +71,33 @@ export class RunStarter {
 
   /** Writes the executions in the caller's transaction (same columns as ExecutionRepository.insert). */
   async insert(m: EntityManager, runs: PreparedRun[]): Promise<void> {
-    for (let i = 0; i < runs.length; i += MAX_ROWS_PER_INSERT) {
-      const { text, values } = executionInsert(runs.slice(i, i + MAX_ROWS_PER_INSERT).map((r) => r.row));
+    const rows = runs.filter((r) => !r.batch).map((r) => r.row);
+    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
+      const { text, values } = executionInsert(rows.slice(i, i + MAX_ROWS_PER_INSERT));
       await m.query(text, values);
+    }
+    // Joins lock their group's row until the commit: in the listeners' order, as every publisher does.
+    for (const run of runs) {
+      if (!run.batch) continue;
+      const { flow, key } = run.batch;
+      run.batch.joined = await this.batches.joinIn(m, {
+        flow,
+        event: run.row.event,
+        key,
+        depth: run.row.depth,
+      });
+      run.row.id = run.batch.joined.executionId;
     }
   }
 
   /** After the commit: enqueue the first job of each queued run; count the others as finished. */
   dispatch(runs: PreparedRun[]): void {
-    for (const { row, firstStep } of runs) {
-      if (row.jobId) this.launcher.enqueue({ v: 1, executionId: row.id, stepId: firstStep }, row.jobId);
+    for (const { row, firstStep, batch } of runs) {
+      if (batch?.joined) {
+        this.batches.afterCommit(batch.flow, batch.joined);
+        if (!batch.joined.duplicate && batch.joined.closed) this.launcher.started(batch.joined.closed);
+      } else if (row.jobId)
+        this.launcher.enqueue({ v: 1, executionId: row.id, stepId: firstStep }, row.jobId);
       else if (row.concurrencyKey && row.status === 'queued') this.launcher.admit(row.concurrencyKey);
       else this.metrics.executionFinished(row.status);
     }

@@ -82,7 +82,7 @@ export class HookService {
    * own: the execution's INSERT only writes while the token still leads to that flow version
    * (executionInsert), and a refusal or a failed INSERT looks the token up afresh (refresh). So a
    * rotated, disabled, deleted or edited trigger behaves at once in every process, as if unremembered.
-   * Flows with an idempotency key are not remembered (their insert has a key check of its own).
+   * Flows with an idempotency key or a `batch` are not remembered (their writes do not check the token).
    */
   private readonly remembered = new Map<string, HookTarget>();
 
@@ -96,7 +96,7 @@ export class HookService {
   async refresh(token: string): Promise<HookTarget | null> {
     if (!TOKEN.test(token)) return null;
     const target = await this.lookups.get(token);
-    if (!target || target.flow.idempotencyKey) {
+    if (!target || target.flow.idempotencyKey || target.flow.batch) {
       this.remembered.delete(token);
       return target;
     }

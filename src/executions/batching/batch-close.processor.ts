@@ -1,0 +1,34 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Job, Queue } from 'bull';
+import { BatchService } from 'src/executions/batching/batch.service';
+import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { CLOSE_BATCH_JOB, CloseBatchJob, STEPS_QUEUE } from 'src/queue/queue.constants';
+
+/** Close jobs run at once per worker process: each is one short transaction. */
+const CLOSE_CONCURRENCY = 2;
+
+/**
+ * The worker side of trigger `batch` (MODE=worker or all): a group's delayed close job, due
+ * `windowMs` after its first event. A group that closed already (full, or by another process) is
+ * left alone; a failure throws, so Bull tries again (and the reconciler sweeps what is left).
+ */
+@Injectable()
+export class BatchCloseProcessor implements OnApplicationBootstrap {
+  private readonly logger = new Logger(BatchCloseProcessor.name);
+
+  constructor(
+    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<CloseBatchJob>,
+    private readonly batches: BatchService,
+    private readonly launcher: ExecutionLauncher,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.queue.process(CLOSE_BATCH_JOB, CLOSE_CONCURRENCY, async (job: Job<CloseBatchJob>) => {
+      const closed = await this.batches.close(job.data.executionId);
+      if (!closed) return;
+      this.launcher.started(closed);
+      this.logger.debug({ executionId: closed.executionId, status: closed.status }, 'batch closed by time');
+    });
+  }
+}

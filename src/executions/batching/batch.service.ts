@@ -1,0 +1,333 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bull';
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { jsonb } from 'src/common/jsonb';
+import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-settings';
+import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
+import { FlowEvent } from 'src/executions/execution.entity';
+import { CompiledFlow } from 'src/flows/flow-compiler';
+import { FlowCacheService } from 'src/flows/flow-cache.service';
+import {
+  CLOSE_BATCH_JOB,
+  CloseBatchJob,
+  closeBatchJobId,
+  STEPS_QUEUE,
+  stepJobId,
+} from 'src/queue/queue.constants';
+import { SecretsService } from 'src/secrets/secrets.service';
+
+/** Rows of one statement, from a pg client or a TypeORM transaction (each UPDATE is a CTE read by a SELECT). */
+export type Query = <T>(text: string, values: unknown[]) => Promise<T[]>;
+
+/** Step id in the job id of a flow without steps (as ExecutionLauncher). */
+const NO_STEP = '_';
+/** Tries to find or create the open group when concurrent accepts keep creating and closing it. */
+const JOIN_TRIES = 5;
+
+/** A group that closed: what the launcher does next (enqueue its first job, ask for a slot, or count it). */
+export interface ClosedBatch {
+  executionId: string;
+  status: 'queued' | 'failed';
+  jobId: string | null;
+  firstStep: string;
+  concurrencyKey: string | null;
+}
+
+/** An event taken into a group, after the commit. */
+export type Joined =
+  | { executionId: string; duplicate: true }
+  | {
+      executionId: string;
+      duplicate: false;
+      /** A new group: its close by time is to be scheduled. */
+      created: boolean;
+      /** The group this event filled, closed in the same transaction. */
+      closed?: ClosedBatch;
+    };
+
+export interface JoinInput {
+  flow: CompiledFlow;
+  event: FlowEvent;
+  key: string;
+  depth: number;
+  /** The trigger's idempotency key (stored form): checked before the event joins. */
+  idempotencyKey?: string;
+}
+
+/**
+ * Trigger `batch` (API.md §3). A group is an execution in status `batching` named by `batch_key`; at
+ * most one is open per name (a unique partial index). An event joins by bumping the group's count
+ * under its row lock and writing itself to `batch_members` in the same transaction, committed before
+ * its answer. The event that fills the group closes it in that transaction; a group that is not full
+ * is closed by a delayed job `windowMs` after its first event, or by the reconciler's sweep when that
+ * job was lost. Closing is a `batching` → `queued` change of the locked row, so it happens once.
+ */
+@Injectable()
+export class BatchService {
+  private readonly logger = new Logger(BatchService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly flows: FlowCacheService,
+    private readonly secrets: SecretsService,
+    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<CloseBatchJob>,
+  ) {}
+
+  private get pool(): Pool {
+    return (this.db.driver as PostgresDriver).master as Pool;
+  }
+
+  /** Whether an event accepted for `flow` goes into a group rather than an execution of its own. */
+  joins(flow: CompiledFlow, event: FlowEvent): boolean {
+    return joinsBatch(flow.batch, event);
+  }
+
+  /** The group an event joins (its `batch.key`), or the failure that keeps it as a failed execution. */
+  async group(flow: CompiledFlow, event: FlowEvent): ReturnType<typeof batchGroup> {
+    const secrets = flow.batch?.key ? await this.secrets.values() : {};
+    return batchGroup(flow, event, secrets);
+  }
+
+  /** Takes one event into its group in a transaction of its own (trigger URLs, broker messages). */
+  async accept(input: JoinInput): Promise<Joined> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const joined = await this.join(clientQuery(c), input);
+      await c.query(joined.duplicate ? 'ROLLBACK' : 'COMMIT');
+      if (!joined.duplicate) this.afterCommit(input.flow, joined);
+      return joined;
+    } catch (e) {
+      await c.query('ROLLBACK').catch((err: unknown) => this.logger.warn({ err }, 'rollback failed'));
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** The same inside a caller's transaction (the event bus); the caller calls afterCommit once committed. */
+  joinIn(m: EntityManager, input: JoinInput): Promise<Joined> {
+    return this.join(managerQuery(m), input);
+  }
+
+  /** A new group's close by time: a delayed job (the reconciler closes it should the job be lost). */
+  afterCommit(flow: CompiledFlow, joined: Joined): void {
+    if (joined.duplicate || !joined.created || !flow.batch) return;
+    this.queue
+      .add(
+        CLOSE_BATCH_JOB,
+        { v: 1, executionId: joined.executionId },
+        closeJobOptions(joined.executionId, flow.batch.windowMs),
+      )
+      .catch((err: unknown) =>
+        this.logger.warn(
+          { err, executionId: joined.executionId },
+          'close job not added; the reconciler will close the group',
+        ),
+      );
+  }
+
+  private async join(q: Query, input: JoinInput): Promise<Joined> {
+    const { flow, event, key, depth } = input;
+    const batch = flow.batch;
+    if (!batch) throw new Error(`flow ${flow.id} has no batch settings`);
+    const member = jsonb(event);
+    for (let tries = 0; tries < JOIN_TRIES; tries++) {
+      // The open group, locked until this transaction ends: joins and the close take turns on it.
+      const [open] = await q<{ id: string; batch_count: number }>(
+        `WITH g AS (
+           UPDATE executions SET batch_count = batch_count + 1, depth = GREATEST(depth, $2), updated_at = now()
+            WHERE batch_key = $1 AND status = 'batching'
+            RETURNING id, batch_count)
+         SELECT id, batch_count FROM g`,
+        [key, depth],
+      );
+      let executionId = open?.id;
+      let seq = open?.batch_count ?? 1;
+      if (!open) {
+        const envelope: FlowEvent = {
+          id: randomUUID(),
+          type: 'batch',
+          receivedAt: event.receivedAt,
+          body: [],
+          events: [],
+        };
+        const [created] = await q<{ id: string }>(
+          `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, updated_at,
+                                   batch_key, batch_count, batch_closes_at)
+           VALUES ($1, $2, $3, 'batching', $4::jsonb, $5, NULL, now(), now(), $6, 1,
+                   now() + ($7::int * interval '1 millisecond'))
+           ON CONFLICT (batch_key) WHERE status = 'batching' DO NOTHING
+           RETURNING id`,
+          [randomUUID(), flow.id, flow.version, jsonb(envelope), depth, key, batch.windowMs],
+        );
+        // Another process opened this group meanwhile (we waited for its commit): join that one.
+        if (!created) continue;
+        executionId = created.id;
+        seq = 1;
+      }
+      const id = executionId;
+      if (input.idempotencyKey !== undefined) {
+        const storedKey = input.idempotencyKey.replaceAll('\u0000', '\ufffd');
+        const [fresh] = await q<{ execution_id: string }>(
+          `INSERT INTO idempotency_keys (flow_id, key, execution_id) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING execution_id`,
+          [flow.id, storedKey, id],
+        );
+        if (!fresh) {
+          // A repeat: nothing of this transaction is kept (the caller rolls it back).
+          const [first] = await q<{ execution_id: string }>(
+            `SELECT execution_id FROM idempotency_keys WHERE flow_id = $1 AND key = $2`,
+            [flow.id, storedKey],
+          );
+          if (!first) throw new Error('idempotency key vanished between insert and read');
+          return { executionId: first.execution_id, duplicate: true };
+        }
+      }
+      await q(
+        `INSERT INTO batch_members (execution_id, seq, event) VALUES ($1, $2, $3::jsonb) RETURNING seq`,
+        [id, seq, member],
+      );
+      const closed = seq >= batch.maxItems ? ((await this.closeLocked(q, id, flow)) ?? undefined) : undefined;
+      return { executionId: id, duplicate: false, created: !open, closed };
+    }
+    throw new Error(`could not join batch group ${key} after ${JOIN_TRIES} tries`);
+  }
+
+  /** Closes a group by time (its job, the reconciler); null when it had closed already. */
+  async close(executionId: string): Promise<ClosedBatch | null> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const closed = await this.closeLocked(clientQuery(c), executionId);
+      await c.query('COMMIT');
+      return closed;
+    } catch (e) {
+      await c.query('ROLLBACK').catch((err: unknown) => this.logger.warn({ err }, 'rollback failed'));
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /**
+   * The close itself, in the caller's transaction: locks the row while it is `batching` (else null:
+   * closed or cancelled already), folds the members into its event and makes it `queued` with its
+   * first job — or, for a flow with `concurrency`, puts it in line (a key that fails fails it).
+   */
+  private async closeLocked(
+    q: Query,
+    executionId: string,
+    known?: CompiledFlow,
+  ): Promise<ClosedBatch | null> {
+    const [row] = await q<{ flow_id: string; flow_version: number; event: FlowEvent }>(
+      `SELECT flow_id, flow_version, event FROM executions WHERE id = $1 AND status = 'batching' FOR UPDATE`,
+      [executionId],
+    );
+    if (!row) return null;
+    const flow =
+      known?.id === row.flow_id && known.version === row.flow_version
+        ? known
+        : await this.flows.get(row.flow_id, row.flow_version);
+    const event = await this.fold(q, executionId, row.event);
+    const firstStep = flow.steps[0]?.def.id ?? NO_STEP;
+    let status: ClosedBatch['status'] = 'queued';
+    let error: string | null = null;
+    let concurrencyKey: string | null = null;
+    if (flow.concurrency) {
+      const secrets = flow.concurrency.key ? await this.secrets.values() : {};
+      const group = await concurrencyGroup(flow, event, executionId, secrets);
+      if (group.failure !== undefined) {
+        status = 'failed';
+        error = group.failure;
+      } else concurrencyKey = group.key;
+    }
+    const jobId = status === 'queued' && !concurrencyKey ? stepJobId(executionId, firstStep, 1) : null;
+    await q(
+      `WITH u AS (
+         UPDATE executions
+            SET status = $2, event = $3::jsonb, job_id = $4, run_at = now(), error = $5, concurrency_key = $6,
+                concurrency_seq = CASE WHEN $6::text IS NOT NULL THEN nextval('executions_concurrency_seq') END,
+                finished_at = CASE WHEN $2 = 'failed' THEN now() END, batch_closes_at = NULL, updated_at = now()
+          WHERE id = $1
+          RETURNING id)
+       SELECT id FROM u`,
+      [executionId, status, jsonb(event), jobId, error, concurrencyKey],
+    );
+    return { executionId, status, jobId, firstStep, concurrencyKey };
+  }
+
+  /** The group's event from its members (deleted: from now on they live in the event), in arrival order. */
+  private async fold(q: Query, executionId: string, envelope: FlowEvent): Promise<FlowEvent> {
+    const members = await q<{ event: FlowEvent }>(
+      `WITH d AS (DELETE FROM batch_members WHERE execution_id = $1 RETURNING seq, event)
+       SELECT event FROM d ORDER BY seq`,
+      [executionId],
+    );
+    return batchEvent(
+      envelope,
+      members.map((m) => m.event),
+    );
+  }
+
+  /**
+   * A cancel of a `batching` execution (in the cancel's transaction, row locked): the members so far
+   * become its event, so the record (and a replay) shows what it had gathered.
+   */
+  async foldForCancel(m: EntityManager, executionId: string, envelope: FlowEvent): Promise<void> {
+    const q = managerQuery(m);
+    const event = await this.fold(q, executionId, envelope);
+    await q(
+      `WITH u AS (UPDATE executions SET event = $2::jsonb WHERE id = $1 RETURNING id) SELECT id FROM u`,
+      [executionId, jsonb(event)],
+    );
+  }
+
+  /** The event of a group still `batching`, as GET /executions/{id} shows it: the members so far. */
+  async eventSoFar(executionId: string, envelope: FlowEvent): Promise<FlowEvent> {
+    const members = await this.pool.query<{ event: FlowEvent }>(
+      `SELECT event FROM batch_members WHERE execution_id = $1 ORDER BY seq`,
+      [executionId],
+    );
+    return batchEvent(
+      envelope,
+      members.rows.map((m) => m.event),
+    );
+  }
+
+  /** Open groups whose time ran out `graceMs` ago: their close job was lost (Redis wiped) or failed. */
+  async overdue(graceMs: number, limit: number): Promise<string[]> {
+    const r = await this.pool.query<{ id: string }>(
+      `SELECT id FROM executions
+        WHERE status = 'batching' AND batch_closes_at < now() - ($1::int * interval '1 millisecond')
+        ORDER BY batch_closes_at LIMIT $2`,
+      [graceMs, limit],
+    );
+    return r.rows.map((row) => row.id);
+  }
+}
+
+function clientQuery(c: PoolClient): Query {
+  return async <T>(text: string, values: unknown[]) => (await c.query(text, values)).rows as T[];
+}
+
+/** TypeORM answers a SELECT (and an INSERT … RETURNING) with its rows: every statement here is one of those. */
+function managerQuery(m: EntityManager): Query {
+  return <T>(text: string, values: unknown[]) => m.query<T[]>(text, values);
+}
+
+function closeJobOptions(executionId: string, delayMs: number) {
+  return {
+    jobId: closeBatchJobId(executionId),
+    delay: delayMs,
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
