@@ -227,6 +227,13 @@ describe('trigger batch: one execution per group, closed by size or time, exactl
     expect(o1.body.executionId).toBe(o2.body.executionId);
     expect((await finished(t, good1.body.executionId as string)).event.body).toHaveLength(2);
     expect((await finished(t, o1.body.executionId as string)).event.body).toHaveLength(2);
+    // A replay of the group runs its batch event again as one execution, not gathered into a new group.
+    const replay = await t.api('POST', `/api/v1/executions/${good1.body.executionId}/replay`);
+    expect(replay.status).toBe(202);
+    const replayed = await finished(t, replay.body.executionId as string);
+    expect(replayed.status).toBe('succeeded');
+    expect(replayed.event.type).toBe('batch');
+    expect(replayed.event.body).toHaveLength(2);
   });
 
   it('batches events of an event trigger: POST /events answers with the group execution', async () => {

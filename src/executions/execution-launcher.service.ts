@@ -29,11 +29,13 @@ export interface LaunchOptions {
   executionId?: string;
   /** Launch only while this trigger token still leads to `flow` at its version (else TriggerChangedError). */
   triggerToken?: string;
+  /** Run alone even when the flow has a trigger `batch` (a replay: its execution id is chosen first). */
+  alone?: boolean;
 }
 
-/** Routed to run: not filtered, and its filter and idempotency key did not fail. */
+/** Goes on to run (so may join a batch): not filtered, its filter and idempotency key did not fail. */
 function routed(opts: LaunchOptions): boolean {
-  return !opts.filtered && opts.failure === undefined;
+  return !opts.alone && !opts.filtered && opts.failure === undefined;
 }
 
 /** The trigger token was rotated, or its flow disabled, deleted or changed, since it was looked up. */

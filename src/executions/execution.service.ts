@@ -196,7 +196,8 @@ export class ExecutionService {
         });
       });
     }
-    await this.launcher.launch(flow, e.event, { executionId, depth: e.depth, ...route });
+    // Alone, even for a flow with a trigger `batch`: the answer (and a bulk operation) names this id.
+    await this.launcher.launch(flow, e.event, { executionId, depth: e.depth, ...route, alone: true });
     return { executionId };
   }
 

@@ -11,7 +11,7 @@ describe('actionScope', () => {
   });
 
   it('keeps only active executions for a cancel', () => {
-    expect(actionScope('cancel', {})).toEqual({ status: ['queued', 'running', 'waiting'] });
+    expect(actionScope('cancel', {})).toEqual({ status: ['batching', 'queued', 'running', 'waiting'] });
     expect(actionScope('cancel', { status: ['waiting', 'waiting', 'failed'] })).toEqual({
       status: ['waiting'],
     });

@@ -4,10 +4,13 @@ import { ExecutionFilter } from 'src/executions/execution-filter';
 export const BULK_ACTIONS = ['retry', 'replay', 'cancel'] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
 
-/** What an action can act on (API.md §12): a retry only failed executions, a cancel only active ones. */
+/**
+ * What an action can act on (API.md §12): a retry only failed executions, a cancel only active ones
+ * and trigger `batch` groups still gathering events.
+ */
 const ACTS_ON: Record<BulkAction, readonly ExecutionStatus[] | undefined> = {
   retry: ['failed'],
-  cancel: ACTIVE_STATUSES,
+  cancel: ['batching', ...ACTIVE_STATUSES],
   replay: undefined,
 };
 

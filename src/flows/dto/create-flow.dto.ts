@@ -10,8 +10,16 @@ export class CreateFlowDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) description?: string;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() enabled?: boolean;
   @ApiProperty({
-    description: 'webhook, schedule or event trigger (API.md section 3)',
-    example: { type: 'webhook', methods: ['POST'] },
+    description:
+      'webhook, schedule, event, amqp, mqtt or nats trigger (API.md section 3). Webhook, event and broker triggers take ' +
+      '`batch: {maxItems: 2–1000, windowMs: 100–3600000, key?: JSONata}`: events are gathered per value of `key` into one ' +
+      'execution (status `batching`, every event answered 202 with its id) that starts when the group holds `maxItems` ' +
+      "events or `windowMs` after its first one; its `event.body` is the array of the events' bodies in arrival order",
+    example: {
+      type: 'webhook',
+      methods: ['POST'],
+      batch: { maxItems: 100, windowMs: 5000, key: 'event.body.repo' },
+    },
   })
   @IsObject()
   trigger!: Record<string, unknown>;
