@@ -5,6 +5,7 @@ import { closeBatchJobId, STEPS_QUEUE } from 'src/queue/queue.constants';
 import { bootApp, fire, TestApp } from './support/app';
 import { createFlow, finished } from './support/flow-runs';
 import { Receiver } from './support/receiver';
+import { inParallel } from './support/slow-receiver';
 import { sleep, waitFor } from './support/wait-for';
 
 describe('trigger batch: one execution per group, closed by size or time, exactly once', () => {
@@ -113,6 +114,40 @@ describe('trigger batch: one execution per group, closed by size or time, exactl
       expect(run.body.event.body).toContainEqual({ n });
     }
     expect(await executionsOf(id)).toHaveLength(3);
+  });
+
+  it('two app instances fill one key’s groups exactly: 400 events, maxItems 100 → 4 executions of 100', async () => {
+    const second = await bootApp();
+    try {
+      const { id, hook } = await createFlow(t, {
+        trigger: { type: 'webhook', batch: { maxItems: 100, windowMs: 600_000 } },
+        steps: [deliver('/two-apps')],
+      });
+      const hooks = [hook, hook.replace(t.url, second.url)];
+      const started = Date.now();
+      const answers = await inParallel([...Array(400).keys()], 20, (n) => fire(hooks[n % 2], { n }));
+      const ms = Date.now() - started;
+      expect(answers.every((a) => a.status === 202 && a.body.status === 'batching')).toBe(true);
+      const groups = [...new Set(answers.map((a) => a.body.executionId as string))];
+      expect(groups).toHaveLength(4);
+      const runs = await Promise.all(groups.map((g) => finished(t, g, 30_000)));
+      expect(runs.map((r) => r.status)).toEqual(Array(4).fill('succeeded'));
+      expect(runs.map((r) => r.event.body.length)).toEqual([100, 100, 100, 100]);
+      const all = runs.flatMap((r) => r.event.body.map((b: { n: number }) => b.n));
+      expect(all.sort((a, b) => a - b)).toEqual([...Array(400).keys()]);
+      // Each event is in the group its answer named.
+      for (const [n, a] of answers.entries()) {
+        const run = runs[groups.indexOf(a.body.executionId as string)];
+        expect(run.event.body).toContainEqual({ n });
+      }
+      expect(await executionsOf(id)).toHaveLength(4);
+      expect(rx.at('/two-apps')).toHaveLength(4);
+      console.log(
+        `batch intake into one key from two apps: 400 events in ${ms} ms (${Math.round((400 * 1000) / ms)}/s, 20 in flight)`,
+      );
+    } finally {
+      await second.close();
+    }
   });
 
   it('closes by time: windowMs after the first event, with the events that came meanwhile', async () => {
