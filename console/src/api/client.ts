@@ -15,6 +15,7 @@ import type {
   Operation,
   Page,
   Secret,
+  StatsBucket,
 } from './types';
 
 const KEY_STORAGE = 'hookflow.apiKey';
@@ -119,6 +120,8 @@ export const api = {
     request<{ executionId: string }>('POST', `/flows/${enc(id)}/run`, { payload }),
   testFlow: (id: string, event: Record<string, unknown>) =>
     request<DryRunResult>('POST', `/flows/${enc(id)}/test`, { event }),
+  stats: (id: string, params: { from?: string; to?: string; bucket?: '1m' | '5m' | '1h' | '1d' }) =>
+    request<{ buckets: StatsBucket[] }>('GET', `/flows/${enc(id)}/stats${query(params)}`),
   /** The dry run of a definition that is not saved: nothing is stored. */
   testDefinition: (definition: FlowBody, event: Record<string, unknown>) =>
     request<DryRunResult>('POST', '/flows/test', { definition, event }),

@@ -202,3 +202,14 @@ export interface ApiKey {
 export interface CreatedApiKey extends ApiKey {
   key: string;
 }
+
+/** One bucket of `GET /flows/{id}/stats`: runs that finished in it, by status, and their p50/p95 durations. */
+export interface StatsBucket {
+  at: string;
+  succeeded: number;
+  failed: number;
+  filtered: number;
+  cancelled: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+}

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, errorText } from '../api/client';
 import type { Flow } from '../api/types';
 import { CopyField, Notice, PageTitle } from '../components/common';
+import { InsightsCard } from '../components/insights-card';
 import { CheckboxField, ErrorsContext, fieldId, TextArea, TextField } from '../components/fields';
 import { draftToFlow } from '../builder/draft-to-flow';
 import { flowToDraft } from '../builder/flow-to-draft';
@@ -236,6 +237,7 @@ export function FlowBuilderPage(props: { id?: string; template?: string }) {
           {url ? (
             <CopyField id="trigger-url" label="Trigger URL (give it to the sending app)" value={url} />
           ) : null}
+          {saved ? <InsightsCard flowId={saved.id} /> : null}
           <ErrorSummary messages={messages} keys={keys} />
           <div class="builder">
             <div class="builder-main">
