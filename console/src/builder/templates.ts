@@ -44,6 +44,36 @@ export const TEMPLATES: FlowTemplate[] = [
     },
   },
   {
+    // A forEach over the push's commits: one Slack message each, one after another, in order.
+    id: 'github-commits-slack',
+    label: 'GitHub push → one Slack message per commit',
+    flow: {
+      name: 'GitHub commits to Slack',
+      enabled: false,
+      trigger: {
+        type: 'webhook',
+        verify: { scheme: 'github', secret: '{{ $secrets.GITHUB_HOOK }}' },
+        idempotencyKey: 'event.headers."x-github-delivery"',
+      },
+      filter: 'event.headers."x-github-event" = \'push\'',
+      steps: [
+        {
+          id: 'each_commit',
+          type: 'forEach',
+          items: 'event.body.commits',
+          steps: [
+            {
+              id: 'post_commit',
+              type: 'slack',
+              webhookUrl: '{{ $secrets.SLACK_HOOK }}',
+              text: '{{ event.body.repository.full_name }}: {{ item.author.name }} committed "{{ item.message }}" {{ item.url }}',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     id: 'stripe-http',
     label: 'Stripe payment → your API',
     flow: {
@@ -62,6 +92,70 @@ export const TEMPLATES: FlowTemplate[] = [
           method: 'POST',
           url: 'https://api.example.com/payments',
           body: { payment: '{{ event.body.data.object.id }}', amount: '{{ event.body.data.object.amount }}' },
+        },
+      ],
+    },
+  },
+  {
+    // A branch on the event type: each case its own steps, anything else to the default.
+    id: 'stripe-branch',
+    label: 'Stripe event → branch by type',
+    flow: {
+      name: 'Stripe events by type',
+      enabled: false,
+      trigger: {
+        type: 'webhook',
+        verify: { scheme: 'stripe', secret: '{{ $secrets.STRIPE_WHSEC }}' },
+        idempotencyKey: 'event.body.id',
+      },
+      steps: [
+        {
+          id: 'by_type',
+          type: 'branch',
+          cases: [
+            {
+              id: 'paid',
+              when: "event.body.type = 'payment_intent.succeeded'",
+              steps: [
+                {
+                  id: 'record_payment',
+                  type: 'http',
+                  method: 'POST',
+                  url: 'https://api.example.com/payments',
+                  body: {
+                    payment: '{{ event.body.data.object.id }}',
+                    amount: '{{ event.body.data.object.amount }}',
+                  },
+                },
+              ],
+            },
+            {
+              id: 'payment_failed',
+              when: "event.body.type = 'payment_intent.payment_failed'",
+              steps: [
+                {
+                  id: 'tell_support',
+                  type: 'slack',
+                  webhookUrl: '{{ $secrets.SLACK_HOOK }}',
+                  text: 'Payment {{ event.body.data.object.id }} failed: {{ event.body.data.object.last_payment_error.message }}',
+                },
+              ],
+            },
+            {
+              id: 'refunded',
+              when: "event.body.type = 'charge.refunded'",
+              steps: [
+                {
+                  id: 'record_refund',
+                  type: 'http',
+                  method: 'POST',
+                  url: 'https://api.example.com/refunds',
+                  body: { charge: '{{ event.body.data.object.id }}' },
+                },
+              ],
+            },
+          ],
+          default: [{ id: 'ignored', type: 'transform', expression: "{ 'ignored': event.body.type }" }],
         },
       ],
     },
@@ -126,8 +220,18 @@ export const SAMPLE_EVENTS: SampleEvent[] = [
         repository: { full_name: 'octo-org/octo-repo' },
         pusher: { name: 'ada' },
         commits: [
-          { id: 'a1b2c3', message: 'Fix the login form' },
-          { id: 'd4e5f6', message: 'Add tests' },
+          {
+            id: 'a1b2c3',
+            message: 'Fix the login form',
+            url: 'https://github.com/octo-org/octo-repo/commit/a1b2c3',
+            author: { name: 'Ada' },
+          },
+          {
+            id: 'd4e5f6',
+            message: 'Add tests',
+            url: 'https://github.com/octo-org/octo-repo/commit/d4e5f6',
+            author: { name: 'Grace' },
+          },
         ],
       },
     },
