@@ -22,7 +22,7 @@ import { runsJobs } from 'src/config/env';
 import { Sql } from 'src/database/sql.service';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
-import { BrokerTriggerDefinition } from 'src/flows/flow-definition';
+import { BrokerTriggerDefinition, FlowDefinition } from 'src/flows/flow-definition';
 import { FlowChangeListener, FlowService } from 'src/flows/flow.service';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { parseAllowList } from 'src/steps/outbound/address-guard';
@@ -44,6 +44,16 @@ interface Running {
 function connectionOf(trigger: BrokerTriggerDefinition): string {
   const { idempotencyKey: _key, ...rest } = trigger;
   return JSON.stringify(rest);
+}
+
+/**
+ * A changed trigger that leaves an MQTT topic (or broker) behind: the persistent session would keep the
+ * old subscription, and the new consumer, resuming it under the same client id, would go on receiving
+ * the old topic. Such a session is dropped; one whose topic stays (a new qos, new credentials) is kept.
+ */
+function leavesMqttSession(before: FlowDefinition['trigger'], after: BrokerTriggerDefinition): boolean {
+  if (before.type !== 'mqtt') return false;
+  return after.type !== 'mqtt' || after.topic !== before.topic || after.url !== before.url;
 }
 
 /**
@@ -168,7 +178,7 @@ export class ConsumerSupervisor
       current.version = version;
       return;
     }
-    if (current) await this.stopFlow(id, false);
+    if (current) await this.stopFlow(id, leavesMqttSession(current.flow.definition.trigger, trigger));
     const entry: Running = { version, connection, flow, consumers: new Map(), statuses: new Map() };
     this.running.set(id, entry);
     this.startConsumers(id, entry);

@@ -1,4 +1,13 @@
-import type { ConsumerMessages, JsMsg, Msg, MsgHdrs, NatsConnection, NatsError, Subscription } from 'nats';
+import type {
+  ConsumerInfo,
+  ConsumerMessages,
+  JsMsg,
+  Msg,
+  MsgHdrs,
+  NatsConnection,
+  NatsError,
+  Subscription,
+} from 'nats';
 import { lazyModule } from 'src/common/lazy-module';
 import { lowerCaseHeaders, type BrokerMessage } from 'src/brokers/broker-event';
 import {
@@ -100,15 +109,34 @@ export class NatsConsumer extends BrokerConsumer {
 
   private async consumeStream(nc: NatsConnection, stream: string, durable: string): Promise<void> {
     const jsm = await nc.jetstreamManager();
+    const subject = this.trigger.subject;
+    let info: ConsumerInfo | undefined;
     try {
-      await jsm.consumers.info(stream, durable);
+      info = await jsm.consumers.info(stream, durable);
     } catch (e) {
       if ((e as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw e;
+    }
+    const filter = info?.config.filter_subject;
+    let from: number | undefined;
+    // The trigger's subject changed, the durable kept: the durable is made again on the new subject,
+    // from where it had got to in the stream (a durable without a filter, made outside hookflow, is
+    // left as it is). Not an in-place update: a NATS 2.9 server accepts a new filter but keeps waking
+    // the consumer's pull requests on the old subject only, so new messages would wait ~30 s.
+    if (info && filter && filter !== subject) {
+      from = info.delivered.stream_seq + 1;
+      await jsm.consumers.delete(stream, durable).catch((e: unknown) => {
+        if ((e as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw e;
+      });
+      info = undefined;
+    }
+    if (!info) {
       await jsm.consumers.add(stream, {
         durable_name: durable,
         ack_policy: nats().AckPolicy.Explicit,
-        deliver_policy: nats().DeliverPolicy.All,
-        filter_subject: this.trigger.subject,
+        ...(from === undefined
+          ? { deliver_policy: nats().DeliverPolicy.All }
+          : { deliver_policy: nats().DeliverPolicy.StartSequence, opt_start_seq: from }),
+        filter_subject: subject,
       });
     }
     const consumer = await nc.jetstream().consumers.get(stream, durable);
