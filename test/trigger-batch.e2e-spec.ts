@@ -271,6 +271,33 @@ describe('trigger batch: one execution per group, closed by size or time, exactl
     expect(replayed.event.body).toHaveLength(2);
   });
 
+  it('a dry run previews the steps on a batch of the one event, and shows a failing batch key', async () => {
+    const definition = (key: string) => ({
+      name: 'dry-batch',
+      trigger: { type: 'webhook', batch: { maxItems: 10, windowMs: 1000, key } },
+      steps: [
+        { id: 'count', type: 'transform', expression: '{"n": $count(event.body), "type": event.type}' },
+      ],
+    });
+    const ok = await t.api('POST', '/api/v1/flows/test', {
+      definition: definition('event.body.k'),
+      event: { body: { k: 1 } },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.filter).toEqual({ matched: true });
+    expect(ok.body.steps[0]).toMatchObject({ status: 'would_run', output: { n: 1, type: 'batch' } });
+    const bad = await t.api('POST', '/api/v1/flows/test', {
+      definition: definition("$error('no key here')"),
+      event: { body: { k: 1 } },
+    });
+    expect(bad.status).toBe(200);
+    expect(bad.body.filter).toEqual({
+      matched: false,
+      error: expect.stringMatching(/^trigger\.batch\.key failed: /),
+    });
+    expect(bad.body.steps[0].status).toBe('skipped');
+  });
+
   it('batches events of an event trigger: POST /events answers with the group execution', async () => {
     const type = `batch.${randomUUID()}`;
     await createFlow(t, {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from 'src/config/app-config';
 import { ExpressionBindings, isTruthy } from 'src/expressions/expression';
 import { FlowEvent } from 'src/executions/execution.entity';
+import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-settings';
 import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
 import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { toItems } from 'src/executions/loops/loop-runner.service';
@@ -68,15 +69,23 @@ export class DryRunService {
     const secrets = await this.secrets.values();
     const bindings: ExpressionBindings = { secrets };
     const event = dryEvent(flow, given);
-    const input = expressionInput(flow, event, null);
     // Routed as a real event of this trigger would be: a failing filter or idempotency key stores a
     // failed execution and runs no step, so the dry run shows that error and runs none either.
     let route = await routeEvent(flow, event, null, secrets, {
       idempotencyKey: flow.definition.trigger.type === 'webhook',
     });
+    // A trigger `batch`: a `batch.key` that fails keeps the event as a failed execution; otherwise the
+    // steps are previewed on the group's event, as a group of this one event (src/executions/batching).
+    let runEvent = event;
+    if (joinsBatch(flow.batch, event) && route.failure === undefined && !route.filtered) {
+      const group = await batchGroup(flow, event, secrets);
+      if (group.failure !== undefined) route = { filtered: false, failure: group.failure };
+      else runEvent = batchEvent({ ...event, id: randomUUID(), type: 'batch' }, [event]);
+    }
+    const input = expressionInput(flow, runEvent, null);
     // A `concurrency.key` that fails on the event fails the execution too (ExecutionLauncher.intoLine).
     if (flow.concurrency?.key && route.failure === undefined && !route.filtered) {
-      const group = await concurrencyGroup(flow, event, null, secrets);
+      const group = await concurrencyGroup(flow, runEvent, null, secrets);
       if (group.failure !== undefined) route = { filtered: false, failure: group.failure };
     }
     const filter: DryRunResult['filter'] =
