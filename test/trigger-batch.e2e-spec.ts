@@ -271,6 +271,25 @@ describe('trigger batch: one execution per group, closed by size or time, exactl
     expect(replayed.event.body).toHaveLength(2);
   });
 
+  it('with flow concurrency, a closed group waits in line like any execution, keyed on its batch event', async () => {
+    const { hook } = await createFlow(t, {
+      trigger: { type: 'webhook', batch: { maxItems: 2, windowMs: 600_000 } },
+      concurrency: { limit: 1, key: 'event.body[0].k' },
+      steps: [deliver('/lined')],
+    });
+    const groups: string[] = [];
+    for (let n = 0; n < 6; n++) groups.push((await fire(hook, { k: 'same', n })).body.executionId as string);
+    const ids = [...new Set(groups)];
+    expect(ids).toHaveLength(3);
+    for (const id of ids) expect((await finished(t, id)).status).toBe('succeeded');
+    // One key, limit 1: the groups ran one after another, in the order they closed.
+    expect(rx.at('/lined').map((r) => (r.json as any).bodies.map((b: any) => b.n))).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
+  });
+
   it('a dry run previews the steps on a batch of the one event, and shows a failing batch key', async () => {
     const definition = (key: string) => ({
       name: 'dry-batch',

@@ -131,6 +131,7 @@ export class ExecutionLauncher {
       key: group.key,
       depth: opts.depth ?? 0,
       idempotencyKey,
+      context: await this.batches.closeContext(flow),
     });
     if (!joined.duplicate && joined.closed) this.started(joined.closed);
     return { launched: { executionId: joined.executionId, status: 'batching', duplicate: joined.duplicate } };

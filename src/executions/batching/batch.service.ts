@@ -57,6 +57,18 @@ export interface JoinInput {
   depth: number;
   /** The trigger's idempotency key (stored form): checked before the event joins. */
   idempotencyKey?: string;
+  /**
+   * What a close in this transaction needs besides the row (closeContext), read before it began: a
+   * query on another connection while the group's row is locked could wait for a pool connection held
+   * by an event waiting for that lock.
+   */
+  context: CloseContext;
+}
+
+/** The flow version of a group and the secrets its `concurrency.key` needs, read before the close's lock. */
+export interface CloseContext {
+  flow: CompiledFlow;
+  secrets: Record<string, string>;
 }
 
 /**
@@ -91,6 +103,11 @@ export class BatchService {
   async group(flow: CompiledFlow, event: FlowEvent): ReturnType<typeof batchGroup> {
     const secrets = flow.batch?.key ? await this.secrets.values() : {};
     return batchGroup(flow, event, secrets);
+  }
+
+  /** What closing a group of this flow version needs: see JoinInput.context. */
+  async closeContext(flow: CompiledFlow): Promise<CloseContext> {
+    return { flow, secrets: flow.concurrency?.key ? await this.secrets.values() : {} };
   }
 
   /** Takes one event into its group in a transaction of its own (trigger URLs, broker messages). */
@@ -193,7 +210,8 @@ export class BatchService {
         `INSERT INTO batch_members (execution_id, seq, event) VALUES ($1, $2, $3::jsonb) RETURNING seq`,
         [id, seq, member],
       );
-      const closed = seq >= batch.maxItems ? ((await this.closeLocked(q, id, flow)) ?? undefined) : undefined;
+      const closed =
+        seq >= batch.maxItems ? ((await this.closeLocked(q, id, input.context)) ?? undefined) : undefined;
       return { executionId: id, duplicate: false, created: !open, closed };
     }
     throw new Error(`could not join batch group ${key} after ${JOIN_TRIES} tries`);
@@ -201,10 +219,18 @@ export class BatchService {
 
   /** Closes a group by time (its job, the reconciler); null when it had closed already. */
   async close(executionId: string): Promise<ClosedBatch | null> {
+    const [open] = (
+      await this.pool.query<{ flow_id: string; flow_version: number }>(
+        `SELECT flow_id, flow_version FROM executions WHERE id = $1 AND status = 'batching'`,
+        [executionId],
+      )
+    ).rows;
+    if (!open) return null;
+    const context = await this.closeContext(await this.flows.get(open.flow_id, open.flow_version));
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
-      const closed = await this.closeLocked(clientQuery(c), executionId);
+      const closed = await this.closeLocked(clientQuery(c), executionId, context);
       await c.query('COMMIT');
       return closed;
     } catch (e) {
@@ -223,24 +249,25 @@ export class BatchService {
   private async closeLocked(
     q: Query,
     executionId: string,
-    known?: CompiledFlow,
+    context: CloseContext,
   ): Promise<ClosedBatch | null> {
     const [row] = await q<{ flow_id: string; flow_version: number; event: FlowEvent }>(
       `SELECT flow_id, flow_version, event FROM executions WHERE id = $1 AND status = 'batching' FOR UPDATE`,
       [executionId],
     );
     if (!row) return null;
-    const flow =
-      known?.id === row.flow_id && known.version === row.flow_version
-        ? known
-        : await this.flows.get(row.flow_id, row.flow_version);
+    // A group's flow version never changes (it is part of batch_key): the context read before is its own.
+    const { flow, secrets } = context;
+    if (flow.id !== row.flow_id || flow.version !== row.flow_version)
+      throw new Error(
+        `batch ${executionId} is of flow ${row.flow_id} v${row.flow_version}, not v${flow.version}`,
+      );
     const event = await this.fold(q, executionId, row.event);
     const firstStep = flow.steps[0]?.def.id ?? NO_STEP;
     let status: ClosedBatch['status'] = 'queued';
     let error: string | null = null;
     let concurrencyKey: string | null = null;
     if (flow.concurrency) {
-      const secrets = flow.concurrency.key ? await this.secrets.values() : {};
       const group = await concurrencyGroup(flow, event, executionId, secrets);
       if (group.failure !== undefined) {
         status = 'failed';
