@@ -91,6 +91,8 @@ describe('broker triggers when the worker or the broker dies mid-stream', () => 
     const queue = `hookflow-fault-${randomBytes(5).toString('hex')}`;
     beforeAll(async () => {
       amqp = await amqpConnect(AMQP_URL);
+      // The restart test's stop_app closes this connection under it.
+      amqp.on('error', () => undefined);
       ch = await amqp.createChannel();
       await ch.assertQueue(queue, { durable: true });
     });
@@ -111,10 +113,11 @@ describe('broker triggers when the worker or the broker dies mid-stream', () => 
       await api.api('DELETE', `/api/v1/flows/${flowId}`);
     });
 
-    // Skipped: in this session's fault runs the consumer sometimes did not reach 20 executions of a flow created
-    // after the worker started, and after `rabbitmqctl stop_app/start_app` not all 500 messages arrived within
-    // 90 s. Open defect (issue 20's closing note): reconnect after a broker restart is not proven yet.
-    it.skip('RabbitMQ stopped and started mid-stream: the consumer reconnects and nothing is lost', async () => {
+    it('RabbitMQ stopped and started mid-stream: the consumer reconnects and nothing is lost', async () => {
+      // The previous test's flow was deleted on this queue: its consumer stops within a second or two
+      // (API.md §11), and a message published before that is that flow's. (Not waiting here made this
+      // test flaky: messages of this flow ran under the deleted one.)
+      await waitFor(async () => (await ch.checkQueue(queue)).consumerCount === 0, 10_000);
       const flowId = await createFlow({ type: 'amqp', url: AMQP_URL, queue, prefetch: 64 });
       if (workers.length === 0) await worker();
       const publisher = async (from: number, to: number): Promise<void> => {
@@ -133,6 +136,7 @@ describe('broker triggers when the worker or the broker dies mid-stream', () => 
       await promisify(execFile)('rabbitmqctl', ['stop_app'], { timeout: 60_000 });
       await promisify(execFile)('rabbitmqctl', ['start_app'], { timeout: 60_000 });
       amqp = await amqpConnect(AMQP_URL);
+      amqp.on('error', () => undefined);
       ch = await amqp.createChannel();
       await publisher(250, IN_FLIGHT);
       await waitFor(async () => (await count(flowId)) >= IN_FLIGHT, 90_000, 200);
