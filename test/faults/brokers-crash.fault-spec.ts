@@ -73,6 +73,11 @@ describe('broker triggers when the worker or the broker dies mid-stream', () => 
     expect(rows.filter((r) => r.c !== 1)).toEqual([]);
   }
 
+  /** Stops the workers an earlier test left running: one of them would take the whole stream. */
+  async function stopWorkers(): Promise<void> {
+    for (const w of workers.splice(0)) await w.stop();
+  }
+
   /** Kills the worker once some but not all messages are in, then lets a new worker finish. */
   async function killMidStream(flowId: string, total: number, finishMs: number): Promise<void> {
     const first = await worker();
@@ -170,6 +175,7 @@ describe('broker triggers when the worker or the broker dies mid-stream', () => 
     });
 
     it('kill -9 with messages in flight: each message ends with exactly one execution', async () => {
+      await stopWorkers();
       const js = nc.jetstream();
       // JetStream hands messages over fast: more of them, so that the kill lands mid-stream.
       const total = IN_FLIGHT * 6;
@@ -202,6 +208,7 @@ describe('broker triggers when the worker or the broker dies mid-stream', () => 
     });
 
     it('kill -9 with messages in flight: the session is resumed (or adopted) and each message runs once', async () => {
+      await stopWorkers();
       const topic = `hffault/${randomBytes(5).toString('hex')}`;
       // MQTT has no message id: the key makes the redelivery of a committed message start nothing.
       const flowId = await createFlow({ type: 'mqtt', url: MQTT_URL, topic, idempotencyKey: 'event.body.n' });
