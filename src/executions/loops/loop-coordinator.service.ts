@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { Batcher } from 'src/common/batcher';
@@ -8,6 +8,13 @@ import { jsonb } from 'src/common/jsonb';
 import { StepRecord } from 'src/executions/execution.entity';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ItemKey, keyText } from 'src/executions/loops/iteration.repository';
+import {
+  LoopCounts,
+  endLoopSql,
+  finishItemsSql,
+  lockLoopsSql,
+  settleSql,
+} from 'src/executions/loops/loop-sql';
 import { CompiledLoop } from 'src/flows/flow-compiler';
 import { stepJobId } from 'src/queue/queue.constants';
 
@@ -27,25 +34,52 @@ interface Claimed {
   jobId: string;
 }
 
-interface LoopRow {
-  execution_id: string;
-  step_id: string;
-  total: number;
-  pending: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  concurrency: number;
+interface LoopRow extends LoopCounts {
   stop_on_error: boolean;
-  first_step: string;
-  main_seq: string;
-  first_error: string | null;
   /** The execution's status, read with the lock: a cancelled execution claims no more items. */
   ex_status: string;
 }
 
 const ACTIVE = `('queued', 'running', 'waiting')`;
+
+/** The statements that settle one loop: the claim and counters first, then its end if it ends. */
+interface Settlement {
+  loop: LoopRow;
+  statements: string[];
+  /** The main lane's next job when the loop ends (added only if the end was written). */
+  mainJob: string | null;
+}
+
+/** Statements sent as one simple-protocol query (one round trip), one result each. */
+async function multi(c: PoolClient, statements: string[]): Promise<QueryResult[]> {
+  if (statements.length === 0) return [];
+  const r = (await c.query(statements.join(';\n'))) as QueryResult | QueryResult[];
+  return Array.isArray(r) ? r : [r];
+}
+
+/** The jobs to add after the commit, from the settlements' results (in the order they were sent). */
+function claimsOf(plans: Settlement[], results: QueryResult[]): Claimed[] {
+  const claimed: Claimed[] = [];
+  let n = 0;
+  for (const { loop: l, statements, mainJob } of plans) {
+    for (const row of results[n].rows as Array<{ idx: number; job_id: string }>) {
+      claimed.push({
+        data: {
+          v: 1,
+          executionId: l.execution_id,
+          stepId: l.first_step,
+          item: { loop: l.step_id, idx: row.idx },
+        },
+        jobId: row.job_id,
+      });
+    }
+    if (mainJob && (results[n + 1].rowCount ?? 0) > 0) {
+      claimed.push({ data: { v: 1, executionId: l.execution_id, stepId: l.step_id }, jobId: mainJob });
+    }
+    n += statements.length;
+  }
+  return claimed;
+}
 
 /**
  * Drives forEach loops (API.md section 3). The main lane stops at a forEach; start() commits, in one
@@ -134,8 +168,15 @@ export class LoopCoordinator {
           [ex.id, loop.id, reset.rows.length, failed, reset.rows.length - failed, ex.mainSeq],
         );
       }
-      const row = await this.lock(c, [{ executionId: ex.id, loop: loop.id }]);
-      return this.settle(c, row[0]);
+      const locked = await c.query<LoopRow>(lockLoopsSql([{ executionId: ex.id, loop: loop.id }]));
+      const plans = locked.rows.map((l) => this.settlement(l));
+      return claimsOf(
+        plans,
+        await multi(
+          c,
+          plans.flatMap((p) => p.statements),
+        ),
+      );
     });
     if (!claimed) return false;
     this.enqueue(claimed);
@@ -148,44 +189,35 @@ export class LoopCoordinator {
   }
 
   private async finishBatch(ends: ItemEnd[]): Promise<boolean[]> {
-    const out = await this.tx(async (c) => {
-      const loops = await this.lock(
-        c,
-        ends.map((e) => ({ executionId: e.key.executionId, loop: e.key.loop })),
-      );
-      const done = await c.query<{
+    const c = await this.pool.connect();
+    try {
+      // Round trip 1: the loop rows locked (loop row first, as everywhere), the items' ends written.
+      const [, locked, done] = await multi(c, [
+        'BEGIN',
+        lockLoopsSql(ends.map((e) => ({ executionId: e.key.executionId, loop: e.key.loop }))),
+        finishItemsSql(
+          ends.map((e) => ({
+            e: e.key.executionId,
+            s: e.key.loop,
+            i: e.key.idx,
+            fence: e.fence,
+            status: e.status,
+            steps: e.steps,
+            output: e.output ?? null,
+            error: e.error,
+          })),
+        ),
+      ]);
+      const rows = done.rows as Array<{
         execution_id: string;
         step_id: string;
         idx: number;
         status: string;
         error: string | null;
-      }>(
-        `UPDATE iterations it
-            SET status = v.status, steps = v.steps, output = v.output, error = v.error, job_id = NULL,
-                run_at = NULL, updated_at = now()
-           FROM jsonb_to_recordset($1::jsonb)
-                AS v(e uuid, s text, i int, fence text, status text, steps jsonb, output jsonb, error text)
-          WHERE it.execution_id = v.e AND it.step_id = v.s AND it.idx = v.i
-            AND it.job_id = v.fence AND it.status IN ('running', 'waiting')
-          RETURNING it.execution_id, it.step_id, it.idx, it.status, it.error`,
-        [
-          jsonb(
-            ends.map((e) => ({
-              e: e.key.executionId,
-              s: e.key.loop,
-              i: e.key.idx,
-              fence: e.fence,
-              status: e.status,
-              steps: e.steps,
-              output: e.output ?? null,
-              error: e.error,
-            })),
-          ),
-        ],
-      );
-      const claimed: Claimed[] = [];
-      for (const l of loops) {
-        const mine = done.rows
+      }>;
+      const plans: Settlement[] = [];
+      for (const l of locked.rows as LoopRow[]) {
+        const mine = rows
           .filter((r) => r.execution_id === l.execution_id && r.step_id === l.step_id)
           .sort((a, b) => a.idx - b.idx);
         // Fenced out (cancelled, or a job that is not the item's current one): nothing changes here.
@@ -198,17 +230,21 @@ export class LoopCoordinator {
             l.first_error ??= `item ${r.idx}: ${r.error ?? 'failed'}`;
           }
         }
-        claimed.push(...(await this.settle(c, l)));
+        plans.push(this.settlement(l));
       }
-      return {
-        claimed,
-        saved: new Set(
-          done.rows.map((r) => keyText({ executionId: r.execution_id, loop: r.step_id, idx: r.idx })),
-        ),
-      };
-    });
-    this.enqueue(out.claimed);
-    return ends.map((e) => out.saved.has(keyText(e.key)));
+      // Round trip 2: every loop settled (claims, counters, a loop's end) and the commit.
+      const results = await multi(c, [...plans.flatMap((p) => p.statements), 'COMMIT']);
+      this.enqueue(claimsOf(plans, results));
+      const saved = new Set(
+        rows.map((r) => keyText({ executionId: r.execution_id, loop: r.step_id, idx: r.idx })),
+      );
+      return ends.map((e) => saved.has(keyText(e.key)));
+    } catch (e) {
+      await c.query('ROLLBACK').catch((err: unknown) => this.logger.warn({ err }, 'rollback failed'));
+      throw e;
+    } finally {
+      c.release();
+    }
   }
 
   /**
@@ -235,110 +271,32 @@ export class LoopCoordinator {
     });
   }
 
-  /** Locks the loop rows, in one order across transactions, with their execution's status. */
-  private async lock(c: PoolClient, keys: Array<{ executionId: string; loop: string }>): Promise<LoopRow[]> {
-    const r = await c.query<LoopRow>(
-      `SELECT l.*, e.status AS ex_status
-         FROM loops l JOIN executions e ON e.id = l.execution_id
-        WHERE (l.execution_id, l.step_id) IN (SELECT v.e, v.s FROM jsonb_to_recordset($1::jsonb) AS v(e uuid, s text))
-        ORDER BY l.execution_id, l.step_id
-          FOR UPDATE OF l`,
-      [jsonb(keys.map((k) => ({ e: k.executionId, s: k.loop })))],
-    );
-    return r.rows;
-  }
-
   /**
-   * After a change to a loop (locked): cancels what is pending once an item failed under `stop`,
-   * claims pending items up to `concurrency` in item order, writes the counters, and ends the loop
-   * when nothing is pending or running. Returns the jobs to add after the commit.
+   * What settling a loop (locked, its counters updated in memory) takes: cancel what is pending once
+   * an item failed under `stop`, claim pending items up to `concurrency` in item order, write the
+   * counters, and end the loop when nothing is pending or running — decided here from the counters,
+   * so that the statements go to PostgreSQL together with the commit.
    */
-  private async settle(c: PoolClient, l: LoopRow): Promise<Claimed[]> {
-    const claimed: Claimed[] = [];
-    if (l.stop_on_error && l.failed > 0 && l.pending > 0) {
-      const cancelled = await c.query(
-        `UPDATE iterations SET status = 'cancelled', updated_at = now()
-          WHERE execution_id = $1 AND step_id = $2 AND status = 'pending'`,
-        [l.execution_id, l.step_id],
-      );
-      l.cancelled += cancelled.rowCount ?? 0;
-      l.pending = 0;
-    }
+  private settlement(l: LoopRow): Settlement {
+    const stopping = l.stop_on_error && l.failed > 0 && l.pending > 0;
+    const pending = stopping ? 0 : l.pending;
     const active = ['queued', 'running', 'waiting'].includes(l.ex_status);
-    const free = active ? Math.max(0, Math.min(l.concurrency - l.running, l.pending)) : 0;
-    // The claim and the counters in one statement (one round trip while the loop row is locked).
-    const r = await c.query<{ idx: number; job_id: string }>(
-      `WITH c AS (
-         UPDATE iterations it
-            SET status = 'running', job_id = format('%s:%s#%s:%s:%s', it.execution_id, it.step_id, it.idx, $3::text, $4::text),
-                run_at = now(), updated_at = now()
-          WHERE it.execution_id = $1 AND it.step_id = $2 AND it.status = 'pending' AND it.idx IN (
-                SELECT idx FROM iterations WHERE execution_id = $1 AND step_id = $2 AND status = 'pending'
-                 ORDER BY idx LIMIT $5)
-          RETURNING it.idx, it.job_id),
-       u AS (
-         UPDATE loops SET pending = $6 - (SELECT count(*) FROM c), running = $7 + (SELECT count(*) FROM c),
-                succeeded = $8, failed = $9, cancelled = $10, first_error = $11
-          WHERE execution_id = $1 AND step_id = $2)
-       SELECT idx, job_id FROM c ORDER BY idx`,
-      [
-        l.execution_id,
-        l.step_id,
-        l.first_step,
-        l.main_seq,
-        free,
-        l.pending,
-        l.running,
-        l.succeeded,
-        l.failed,
-        l.cancelled,
-        l.first_error,
-      ],
-    );
-    for (const row of r.rows) {
-      claimed.push({
-        data: {
-          v: 1,
-          executionId: l.execution_id,
-          stepId: l.first_step,
-          item: { loop: l.step_id, idx: row.idx },
-        },
-        jobId: row.job_id,
-      });
+    const free = active ? Math.max(0, Math.min(l.concurrency - l.running, pending)) : 0;
+    const plan: Settlement = { loop: l, statements: [settleSql(l, stopping, free)], mainJob: null };
+    if (active && pending === 0 && l.running === 0) {
+      // Every item is over: the forEach's record goes to the execution, and the main lane goes on.
+      const cancelled = l.cancelled + (stopping ? l.pending : 0);
+      const failed = l.failed > 0 || cancelled > 0;
+      let error: string | null = null;
+      if (failed) {
+        error = l.stop_on_error
+          ? (l.first_error ?? `${cancelled} items were cancelled`)
+          : `${l.failed} of ${l.total} items failed; first: ${l.first_error ?? 'unknown'}`;
+      }
+      plan.mainJob = stepJobId(l.execution_id, l.step_id, Number(l.main_seq));
+      plan.statements.push(endLoopSql(l, failed ? 'failed' : 'succeeded', error, plan.mainJob));
     }
-    l.pending -= r.rows.length;
-    l.running += r.rows.length;
-    if (active && l.pending === 0 && l.running === 0) {
-      const main = await this.end(c, l);
-      if (main) claimed.push(main);
-    }
-    return claimed;
-  }
-
-  /** Every item is over: the forEach's record goes to the execution, and the main lane goes on. */
-  private async end(c: PoolClient, l: LoopRow): Promise<Claimed | null> {
-    const failed = l.failed > 0 || l.cancelled > 0;
-    let error: string | null = null;
-    if (failed) {
-      error = l.stop_on_error
-        ? (l.first_error ?? `${l.cancelled} items were cancelled`)
-        : `${l.failed} of ${l.total} items failed; first: ${l.first_error ?? 'unknown'}`;
-    }
-    const jobId = stepJobId(l.execution_id, l.step_id, Number(l.main_seq));
-    const r = await c.query(
-      `UPDATE executions e
-          SET steps = jsonb_set(e.steps, ARRAY[$2::text],
-                (COALESCE(e.steps -> $2::text, '{"attempts": []}'::jsonb) - 'error')
-                || jsonb_build_object('status', $3::text,
-                     'output', (SELECT COALESCE(jsonb_agg(COALESCE(output, 'null'::jsonb) ORDER BY idx), '[]'::jsonb)
-                                  FROM iterations WHERE execution_id = $1 AND step_id = $2))
-                || CASE WHEN $4::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', $4::text) END),
-              job_id = $5, run_at = now(), status = 'running', updated_at = now()
-        WHERE e.id = $1 AND e.job_id IS NULL AND e.status IN ${ACTIVE}`,
-      [l.execution_id, l.step_id, failed ? 'failed' : 'succeeded', error, jobId],
-    );
-    if (r.rowCount === 0) return null;
-    return { data: { v: 1, executionId: l.execution_id, stepId: l.step_id }, jobId };
+    return plan;
   }
 
   private enqueue(claimed: Claimed[]): void {

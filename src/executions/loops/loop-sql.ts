@@ -1,0 +1,123 @@
+import { escapeLiteral } from 'pg';
+import { jsonb } from 'src/common/jsonb';
+
+/**
+ * SQL text for the LoopCoordinator's transactions, with the values written in as literals. The
+ * coordinator sends several statements as one simple-protocol query (one round trip for
+ * `BEGIN; lock; update`, one for `settle; end; COMMIT`) instead of one round trip per statement:
+ * finishing items runs under the loop row's lock, so every round trip there is time no other item
+ * of the loop can finish or start (docs/performance.md, "Fan-out"). Parameters cannot be used with
+ * more than one statement per query, hence literals — built only here, each through lit().
+ */
+
+/** A value as a PostgreSQL literal: integers and booleans as they are, text quoted, objects as jsonb. */
+export function lit(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'string') return escapeLiteral(value);
+  return `${escapeLiteral(jsonb(value))}::jsonb`;
+}
+
+/** Loop rows, in one order across transactions, locked, with their execution's status. */
+export function lockLoopsSql(keys: Array<{ executionId: string; loop: string }>): string {
+  return `SELECT l.*, e.status AS ex_status
+    FROM loops l JOIN executions e ON e.id = l.execution_id
+   WHERE (l.execution_id, l.step_id) IN (
+         SELECT v.e, v.s FROM jsonb_to_recordset(${lit(keys.map((k) => ({ e: k.executionId, s: k.loop })))}) AS v(e uuid, s text))
+   ORDER BY l.execution_id, l.step_id
+     FOR UPDATE OF l`;
+}
+
+/** Ends of items written to their rows, fenced by the job that ran them. */
+export function finishItemsSql(
+  ends: Array<{
+    e: string;
+    s: string;
+    i: number;
+    fence: string;
+    status: string;
+    steps: unknown;
+    output: unknown;
+    error: string | null;
+  }>,
+): string {
+  return `UPDATE iterations it
+      SET status = v.status, steps = v.steps, output = v.output, error = v.error, job_id = NULL,
+          run_at = NULL, updated_at = now()
+     FROM jsonb_to_recordset(${lit(ends)})
+          AS v(e uuid, s text, i int, fence text, status text, steps jsonb, output jsonb, error text)
+    WHERE it.execution_id = v.e AND it.step_id = v.s AND it.idx = v.i
+      AND it.job_id = v.fence AND it.status IN ('running', 'waiting')
+    RETURNING it.execution_id, it.step_id, it.idx, it.status, it.error`;
+}
+
+/** A loop row as settle() reads and writes it. */
+export interface LoopCounts {
+  execution_id: string;
+  step_id: string;
+  total: number;
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  concurrency: number;
+  first_step: string;
+  main_seq: string;
+  first_error: string | null;
+}
+
+/**
+ * One statement: cancels the pending items when `stopping` (then `free` is 0), claims up to `free`
+ * pending items in item order, and writes the loop's counters. Answers the claimed items.
+ */
+export function settleSql(l: LoopCounts, stopping: boolean, free: number): string {
+  const at = `it.execution_id = ${lit(l.execution_id)} AND it.step_id = ${lit(l.step_id)}`;
+  return `WITH x AS (
+     UPDATE iterations it SET status = 'cancelled', updated_at = now()
+      WHERE ${at} AND it.status = 'pending' AND ${lit(stopping)}
+      RETURNING it.idx),
+   c AS (
+     UPDATE iterations it
+        SET status = 'running', job_id = format('%s:%s#%s:%s:%s', it.execution_id, it.step_id, it.idx,
+              ${lit(l.first_step)}::text, ${lit(String(l.main_seq))}::text),
+            run_at = now(), updated_at = now()
+      WHERE ${at} AND it.status = 'pending' AND it.idx IN (
+            SELECT it.idx FROM iterations it WHERE ${at} AND it.status = 'pending' ORDER BY it.idx LIMIT ${lit(free)})
+      RETURNING it.idx, it.job_id),
+   u AS (
+     UPDATE loops
+        SET pending = CASE WHEN ${lit(stopping)} THEN 0 ELSE ${lit(l.pending)} - (SELECT count(*) FROM c) END,
+            running = ${lit(l.running)} + (SELECT count(*) FROM c), succeeded = ${lit(l.succeeded)},
+            failed = ${lit(l.failed)}, cancelled = ${lit(l.cancelled)} + (SELECT count(*) FROM x),
+            first_error = ${lit(l.first_error)}
+      WHERE execution_id = ${lit(l.execution_id)} AND step_id = ${lit(l.step_id)})
+   SELECT idx, job_id FROM c ORDER BY idx`;
+}
+
+/**
+ * Every item is over: the forEach's record (the outputs in item order) goes to the execution, with
+ * the main lane's next job `jobId`. Changes nothing when another job owns the execution, or it ended.
+ */
+export function endLoopSql(
+  l: Pick<LoopCounts, 'execution_id' | 'step_id'>,
+  status: 'succeeded' | 'failed',
+  error: string | null,
+  jobId: string,
+): string {
+  const e = lit(l.execution_id);
+  const s = `${lit(l.step_id)}::text`;
+  return `UPDATE executions e
+      SET steps = jsonb_set(e.steps, ARRAY[${s}],
+            (COALESCE(e.steps -> ${s}, '{"attempts": []}'::jsonb) - 'error')
+            || jsonb_build_object('status', ${lit(status)}::text,
+                 'output', (SELECT COALESCE(jsonb_agg(COALESCE(output, 'null'::jsonb) ORDER BY idx), '[]'::jsonb)
+                              FROM iterations WHERE execution_id = ${e} AND step_id = ${s}))
+            || ${error === null ? `'{}'::jsonb` : `jsonb_build_object('error', ${lit(error)}::text)`}),
+          job_id = ${lit(jobId)}, run_at = now(), status = 'running', updated_at = now()
+    WHERE e.id = ${e} AND e.job_id IS NULL AND e.status IN ('queued', 'running', 'waiting')`;
+}
