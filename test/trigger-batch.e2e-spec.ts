@@ -183,6 +183,12 @@ describe('trigger batch: one execution per group, closed by size or time, exactl
     expect(open.body.steps).toEqual([expect.objectContaining({ id: 'deliver', status: 'pending' })]);
     const listed = await t.api('GET', `/api/v1/executions?status=batching&limit=100`);
     expect(listed.body.items.map((e: any) => e.id)).toContain(executionId);
+    // A replay of the open group runs the events it holds so far, alone.
+    const replay = await t.api('POST', `/api/v1/executions/${executionId}/replay`);
+    expect(replay.status).toBe(202);
+    const replayed = await finished(t, replay.body.executionId as string);
+    expect(replayed.status).toBe('succeeded');
+    expect(replayed.event.body).toEqual([{ n: 1 }, { n: 2 }]);
     // A cancel ends the group with what it had; the next event opens a new one.
     const cancelled = await t.api('POST', `/api/v1/executions/${executionId}/cancel`);
     expect(cancelled.status).toBe(200);
@@ -191,7 +197,7 @@ describe('trigger batch: one execution per group, closed by size or time, exactl
     const next = await fire(hook, { n: 3 });
     expect(next.body.executionId).not.toBe(executionId);
     expect(next.body.status).toBe('batching');
-    expect(rx.at('/visible')).toHaveLength(0);
+    expect(rx.at('/visible').map((r) => r.json)).toEqual([{ bodies: [{ n: 1 }, { n: 2 }], type: 'batch' }]);
   });
 
   it('groups per key value: each key its own execution, bodies in arrival order', async () => {

@@ -86,7 +86,7 @@ export class ExecutionService {
   async get(id: string): Promise<Record<string, unknown>> {
     const e = await this.find(id);
     // A trigger `batch` group still gathering: its event shows the members so far.
-    if (e.status === 'batching') e.event = await this.batches.eventSoFar(id, e.event);
+    if (e.status === 'batching') e.event = (await this.batches.eventSoFar(id)) ?? e.event;
     const flow = await this.flows.get(e.flowId, e.flowVersion);
     // Failed before any step ran (its filter or idempotency key failed): no step will run.
     const unrun = e.status === 'failed' && e.startedAt === null ? 'cancelled' : 'pending';
@@ -184,6 +184,8 @@ export class ExecutionService {
     }
     const flow = await this.flows.get(e.flowId, rows[0].version);
     const executionId = bulk?.executionId ?? this.launcher.newId();
+    // A group still gathering is replayed with the events it holds so far.
+    if (e.status === 'batching') e.event = (await this.batches.eventSoFar(id)) ?? e.event;
     const route = await routeEvent(flow, e.event, executionId, await this.secrets.values());
     if (!bulk) {
       await this.db.transaction(async (m) => {

@@ -319,16 +319,20 @@ export class BatchService {
     );
   }
 
-  /** The event of a group still `batching`, as GET /executions/{id} shows it: the members so far. */
-  async eventSoFar(executionId: string, envelope: FlowEvent): Promise<FlowEvent> {
-    const members = await this.pool.query<{ event: FlowEvent }>(
-      `SELECT event FROM batch_members WHERE execution_id = $1 ORDER BY seq`,
+  /**
+   * The event of a group read while `batching` (GET /executions/{id}, a replay): the members so far.
+   * One statement, so a close that committed since the row was read gives its folded event instead.
+   */
+  async eventSoFar(executionId: string): Promise<FlowEvent | null> {
+    const r = await this.pool.query<{ event: FlowEvent; members: FlowEvent[] | null }>(
+      `SELECT e.event,
+              (SELECT jsonb_agg(m.event ORDER BY m.seq) FROM batch_members m WHERE m.execution_id = e.id) AS members
+         FROM executions e WHERE e.id = $1`,
       [executionId],
     );
-    return batchEvent(
-      envelope,
-      members.rows.map((m) => m.event),
-    );
+    const row = r.rows[0];
+    if (!row) return null;
+    return row.members ? batchEvent(row.event, row.members) : row.event;
   }
 
   /** Open groups whose time ran out `graceMs` ago: their close job was lost (Redis wiped) or failed. */
