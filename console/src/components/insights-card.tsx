@@ -26,9 +26,9 @@ const LINES_H = 70;
 
 function bucketLabel(at: string, range: InsightsRange): string {
   const d = new Date(at);
-  return range.bucket === '1d'
-    ? d.toLocaleDateString(undefined, { dateStyle: 'medium' })
-    : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+  if (range.bucket === '1d') return d.toLocaleDateString(undefined, { dateStyle: 'medium' });
+  if (range.bucket === '1m') return d.toLocaleTimeString(undefined, { timeStyle: 'short' });
+  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }
 
 export function InsightsCard(props: { flowId: string }) {
@@ -178,7 +178,7 @@ function InsightsCharts(props: { range: InsightsRange; buckets: StatsBucket[] })
           </caption>
           <thead>
             <tr>
-              <th scope="col">{range.per === 'day' ? 'Day' : 'Hour'} from</th>
+              <th scope="col">{range.per[0].toUpperCase() + range.per.slice(1)} from</th>
               {SERIES.map((s) => (
                 <th key={s.key} scope="col">
                   {s.label}

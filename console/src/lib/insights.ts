@@ -2,21 +2,23 @@
 // screen reader hears, and the chart's geometry (stacked bars, p50/p95 lines) in SVG user units.
 import type { StatsBucket } from '../api/types';
 
-export type RangeId = '24h' | '7d' | '30d';
+export type RangeId = '1h' | '24h' | '7d' | '30d';
 
 export interface InsightsRange {
   id: RangeId;
   label: string;
   /** How far back from now. */
   ms: number;
-  bucket: '1h' | '1d';
-  /** "per hour", "per day": for the summary sentence. */
+  bucket: '1m' | '1h' | '1d';
+  /** "per minute", "per hour", "per day": for the summary sentence. */
   per: string;
 }
 
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
 export const RANGES: readonly InsightsRange[] = [
+  { id: '1h', label: '1 h', ms: HOUR, bucket: '1m', per: 'minute' },
   { id: '24h', label: '24 h', ms: DAY, bucket: '1h', per: 'hour' },
   { id: '7d', label: '7 d', ms: 7 * DAY, bucket: '1h', per: 'hour' },
   { id: '30d', label: '30 d', ms: 30 * DAY, bucket: '1d', per: 'day' },
@@ -138,4 +140,57 @@ export function linePath(
     pen = true;
   });
   return parts.join(' ');
+}
+
+/** A bucket's runs for the sparkline: failed ones on top of all the others. */
+export interface SparkBar {
+  x: number;
+  width: number;
+  /** The runs that did not fail (succeeded, filtered, cancelled), from the bottom. */
+  rest: { y: number; height: number } | null;
+  /** The failed runs, on top of the rest. */
+  failed: { y: number; height: number } | null;
+}
+
+/**
+ * The flows list's sparkline: one bar per bucket in a `width` × `height` box, scaled to the busiest
+ * bucket. A bucket with runs is at least `min` high, and its failed part at least `min` too, so that
+ * one failure among hundreds of runs still shows.
+ */
+export function sparkBars(
+  buckets: readonly StatsBucket[],
+  width: number,
+  height: number,
+  min = 2,
+): SparkBar[] {
+  const top = Math.max(0, ...buckets.map(runsIn));
+  const slot = buckets.length > 0 ? width / buckets.length : width;
+  const gap = slot > 3 ? 1 : 0;
+  return buckets.map((b, i) => {
+    const runs = runsIn(b);
+    const x = i * slot + gap / 2;
+    const w = Math.max(slot - gap, 0.5);
+    if (runs === 0 || top === 0) return { x, width: w, rest: null, failed: null };
+    const both = b.failed > 0 && b.failed < runs;
+    const total = Math.min(height, Math.max((runs / top) * height, both ? 2 * min : min));
+    const failedH =
+      b.failed === 0
+        ? 0
+        : b.failed === runs
+          ? total
+          : Math.min(total - min, Math.max((b.failed / runs) * total, min));
+    const restH = total - failedH;
+    return {
+      x,
+      width: w,
+      rest: restH > 0 ? { y: height - restH, height: restH } : null,
+      failed: failedH > 0 ? { y: height - restH - failedH, height: failedH } : null,
+    };
+  });
+}
+
+/** The sparkline's words for a screen reader (and its tooltip): "last 24 h: 120 runs, 20 failed". */
+export function sparkSummary(label: string, buckets: readonly StatsBucket[]): string {
+  const t = totals(buckets);
+  return `last ${label}: ${t.runs} ${t.runs === 1 ? 'run' : 'runs'}, ${t.failed} failed`;
 }

@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api/client';
-import type { ExecutionSummary, Flow } from '../api/types';
+import type { ExecutionSummary, Flow, StatsBucket } from '../api/types';
 import { ConfirmDialog, CopyField, Notice, PageTitle, StatusBadge } from '../components/common';
+import { Sparkline } from '../components/sparkline';
+import { eachLimited } from '../lib/each-limited';
 import { formatTime, relative } from '../lib/format';
 import { Link } from '../router';
 
@@ -30,21 +32,14 @@ async function healthOf(flowId: string): Promise<Health> {
   };
 }
 
-/** Runs `fn` over items, a few at a time, so a long list does not flood the API. */
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 type Pending = { kind: 'delete' | 'rotate'; flow: Flow } | null;
 
 export function FlowsPage() {
   const [flows, setFlows] = useState<Flow[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [health, setHealth] = useState<Record<string, Health>>({});
+  /** The last 24 h in hour buckets, per flow shown; a flow whose stats failed has none (no sparkline). */
+  const [sparks, setSparks] = useState<Record<string, StatsBucket[]>>({});
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
   const [pending, setPending] = useState<Pending>(null);
@@ -59,12 +54,24 @@ export function FlowsPage() {
       }
     });
 
+  // Only the flows just listed, 4 at a time, after the list is on screen; a failure shows nothing.
+  const loadSparks = (list: Flow[]) =>
+    eachLimited(list, 4, async (f) => {
+      try {
+        const r = await api.stats(f.id, { from: new Date(Date.now() - DAY_MS).toISOString(), bucket: '1h' });
+        setSparks((prev) => ({ ...prev, [f.id]: r.buckets }));
+      } catch {
+        // no sparkline for this flow; the row is still whole
+      }
+    });
+
   const load = async (more = false) => {
     try {
       const page = await api.flows(more ? (cursor ?? undefined) : undefined);
       setFlows((prev) => (more && prev ? [...prev, ...page.items] : page.items));
       setCursor(page.nextCursor);
       void loadHealth(page.items);
+      void loadSparks(page.items);
     } catch (e) {
       setError(errorText(e));
     }
@@ -174,6 +181,14 @@ export function FlowsPage() {
                       )}
                     </dd>
                   </div>
+                  {sparks[f.id] ? (
+                    <div class="flow-spark">
+                      <dt>Last 24 h</dt>
+                      <dd>
+                        <Sparkline label="24 h" buckets={sparks[f.id]} />
+                      </dd>
+                    </div>
+                  ) : null}
                 </dl>
                 {url ? <CopyField id={`url-${f.id}`} label={`Trigger URL of ${f.name}`} value={url} /> : null}
                 <div class="actions">
