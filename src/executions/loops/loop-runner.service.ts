@@ -11,6 +11,7 @@ import { ExecutionRepository, ExecutionState } from 'src/executions/execution.re
 import { FENCED, FlowWalker, ON_ERROR_KEY, Stop } from 'src/executions/flow-walker';
 import { IterationRepository, ItemKey } from 'src/executions/loops/iteration.repository';
 import { LoopCoordinator } from 'src/executions/loops/loop-coordinator.service';
+import { plainPathArray } from 'src/executions/loops/loop-items';
 import { CompiledFlow, CompiledLoop, CompiledStep } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { RunStepJob, itemJobId, jobSeq } from 'src/queue/queue.constants';
@@ -120,7 +121,9 @@ export class LoopRunner {
         rec.attempts.push(attempt());
         return 'continue';
       }
-      const items = toItems(await loop.items.evaluate(input, bindings));
+      const items = toItems(
+        plainPathArray(loop.items.source, input) ?? (await loop.items.evaluate(input, bindings)),
+      );
       if (items.length === 0) {
         rec.status = 'succeeded';
         rec.output = [];
