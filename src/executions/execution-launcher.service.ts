@@ -131,10 +131,22 @@ export class ExecutionLauncher {
       key: group.key,
       depth: opts.depth ?? 0,
       idempotencyKey,
-      context: await this.batches.closeContext(flow),
     });
-    if (!joined.duplicate && joined.closed) this.started(joined.closed);
+    if (!joined.duplicate && joined.full) this.closeFull(joined.executionId);
     return { launched: { executionId: joined.executionId, status: 'batching', duplicate: joined.duplicate } };
+  }
+
+  /**
+   * A batch group that an event filled: closed now, after that event's commit. Its answer does not
+   * wait: the event is stored, and should this close fail the reconciler closes the group (it is due).
+   */
+  closeFull(executionId: string): void {
+    this.batches
+      .close(executionId)
+      .then((closed) => closed && this.started(closed))
+      .catch((err: unknown) =>
+        this.logger.warn({ err, executionId }, 'full batch not closed; the reconciler will close it'),
+      );
   }
 
   /** After a batch group's close committed: its first job, a claim for a slot, or a failure counted. */

@@ -107,6 +107,8 @@ export class ExecutionEntity {
   @Column('text', { name: 'batch_key', nullable: true }) batchKey!: string | null;
   /** Its members so far. */
   @Column('int', { name: 'batch_count', nullable: true }) batchCount!: number | null;
+  /** Its `maxItems`: a full group takes no more events and is being closed. */
+  @Column('int', { name: 'batch_max', nullable: true }) batchMax!: number | null;
   /** When it closes by time (`windowMs` after its first event), or at once when it is full. */
   @Column('timestamptz', { name: 'batch_closes_at', nullable: true }) batchClosesAt!: Date | null;
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' }) createdAt!: Date;

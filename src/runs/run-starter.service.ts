@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { BatchService, CloseContext, Joined } from 'src/executions/batching/batch.service';
+import { BatchService, Joined } from 'src/executions/batching/batch.service';
 import { routeEvent } from 'src/executions/route-event';
 import { FlowEvent } from 'src/executions/execution.entity';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
@@ -19,7 +19,7 @@ export interface PreparedRun {
   row: NewExecution;
   firstStep: string;
   /** Trigger `batch`: the event joins this group in the transaction instead of writing `row`. */
-  batch?: { context: CloseContext; key: string; joined?: Joined };
+  batch?: { flow: CompiledFlow; key: string; joined?: Joined };
 }
 
 /**
@@ -59,7 +59,7 @@ export class RunStarter {
     if (flow.batch && run.row.status === 'queued' && this.batches.joins(flow, event)) {
       const group = await this.batches.group(flow, event);
       if (group.failure === undefined) {
-        run.batch = { context: await this.batches.closeContext(flow), key: group.key };
+        run.batch = { flow, key: group.key };
         return run;
       }
       Object.assign(run.row, { status: 'failed', error: group.failure, jobId: null });
@@ -79,13 +79,12 @@ export class RunStarter {
     // Joins lock their group's row until the commit: in the listeners' order, as every publisher does.
     for (const run of runs) {
       if (!run.batch) continue;
-      const { context, key } = run.batch;
+      const { flow, key } = run.batch;
       run.batch.joined = await this.batches.joinIn(m, {
-        flow: context.flow,
+        flow,
         event: run.row.event,
         key,
         depth: run.row.depth,
-        context,
       });
       run.row.id = run.batch.joined.executionId;
     }
@@ -95,8 +94,8 @@ export class RunStarter {
   dispatch(runs: PreparedRun[]): void {
     for (const { row, firstStep, batch } of runs) {
       if (batch?.joined) {
-        this.batches.afterCommit(batch.context.flow, batch.joined);
-        if (!batch.joined.duplicate && batch.joined.closed) this.launcher.started(batch.joined.closed);
+        this.batches.afterCommit(batch.flow, batch.joined);
+        if (!batch.joined.duplicate && batch.joined.full) this.launcher.closeFull(batch.joined.executionId);
       } else if (row.jobId)
         this.launcher.enqueue({ v: 1, executionId: row.id, stepId: firstStep }, row.jobId);
       else if (row.concurrencyKey && row.status === 'queued') this.launcher.admit(row.concurrencyKey);

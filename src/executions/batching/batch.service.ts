@@ -46,8 +46,8 @@ export type Joined =
       duplicate: false;
       /** A new group: its close by time is to be scheduled. */
       created: boolean;
-      /** The group this event filled, closed in the same transaction. */
-      closed?: ClosedBatch;
+      /** This event filled the group: it takes no more events and is to be closed now (close()). */
+      full: boolean;
     };
 
 export interface JoinInput {
@@ -57,27 +57,26 @@ export interface JoinInput {
   depth: number;
   /** The trigger's idempotency key (stored form): checked before the event joins. */
   idempotencyKey?: string;
-  /**
-   * What a close in this transaction needs besides the row (closeContext), read before it began: a
-   * query on another connection while the group's row is locked could wait for a pool connection held
-   * by an event waiting for that lock.
-   */
-  context: CloseContext;
 }
 
-/** The flow version of a group and the secrets its `concurrency.key` needs, read before the close's lock. */
-export interface CloseContext {
+/**
+ * The flow version of a group and the secrets its `concurrency.key` needs: read before the close's
+ * lock, as a query on another connection while the row is locked could wait for a pool connection
+ * held by an event that waits for that lock.
+ */
+interface CloseContext {
   flow: CompiledFlow;
   secrets: Record<string, string>;
 }
 
 /**
  * Trigger `batch` (API.md §3). A group is an execution in status `batching` named by `batch_key`; at
- * most one is open per name (a unique partial index). An event joins by bumping the group's count
- * under its row lock and writing itself to `batch_members` in the same transaction, committed before
- * its answer. The event that fills the group closes it in that transaction; a group that is not full
- * is closed by a delayed job `windowMs` after its first event, or by the reconciler's sweep when that
- * job was lost. Closing is a `batching` → `queued` change of the locked row, so it happens once.
+ * most one per name takes events (a unique partial index over groups not yet full). An event joins by
+ * bumping the group's count under its row lock and writing itself to `batch_members` in the same
+ * statement, committed before its answer. The event that fills the group marks it due and closes it
+ * right after; a group that is not full is closed by a delayed job `windowMs` after its first event.
+ * The reconciler's sweep closes any group left due (that job lost with Redis, a crash before the close).
+ * Closing is a `batching` → `queued` change of the locked row, so it happens once.
  */
 @Injectable()
 export class BatchService {
@@ -105,13 +104,18 @@ export class BatchService {
     return batchGroup(flow, event, secrets);
   }
 
-  /** What closing a group of this flow version needs: see JoinInput.context. */
-  async closeContext(flow: CompiledFlow): Promise<CloseContext> {
-    return { flow, secrets: flow.concurrency?.key ? await this.secrets.values() : {} };
-  }
-
-  /** Takes one event into its group in a transaction of its own (trigger URLs, broker messages). */
+  /**
+   * Takes one event into its group (trigger URLs, broker messages). Without an idempotency key each
+   * statement of the join commits on its own: the group's row is locked only while its statement
+   * runs, not for a round trip to this process, so a busy group takes events at the rate of one
+   * statement. With a key, the key and the join commit together (a repeat rolls both back).
+   */
   async accept(input: JoinInput): Promise<Joined> {
+    if (input.idempotencyKey === undefined) {
+      const joined = await this.join(poolQuery(this.pool), input);
+      this.afterCommit(input.flow, joined);
+      return joined;
+    }
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
@@ -158,19 +162,21 @@ export class BatchService {
     if (!batch) throw new Error(`flow ${flow.id} has no batch settings`);
     const member = jsonb(event);
     for (let tries = 0; tries < JOIN_TRIES; tries++) {
-      // The open group, locked until this transaction ends (joins and the close take turns on it), and
-      // the member at its place, in one statement: one round trip while the lock is held, not two.
-      const [open] = await q<{ id: string; batch_count: number }>(
+      // The group taking events (row-locked: joins and the close take turns on it) and the member at its
+      // place, in one statement. The event that fills it marks it due now: it leaves the open index
+      // (the next event opens a new group) and is closed by close(), or by the reconciler after a crash.
+      const [open] = await q<{ id: string; batch_count: number; batch_max: number }>(
         `WITH g AS (
-           UPDATE executions SET batch_count = batch_count + 1, depth = GREATEST(depth, $2), updated_at = now()
-            WHERE batch_key = $1 AND status = 'batching'
-            RETURNING id, batch_count),
+           UPDATE executions SET batch_count = batch_count + 1, depth = GREATEST(depth, $2), updated_at = now(),
+                  batch_closes_at = CASE WHEN batch_count + 1 >= batch_max THEN now() ELSE batch_closes_at END
+            WHERE batch_key = $1 AND status = 'batching' AND batch_count < batch_max
+            RETURNING id, batch_count, batch_max),
          m AS (INSERT INTO batch_members (execution_id, seq, event) SELECT id, batch_count, $3::jsonb FROM g)
-         SELECT id, batch_count FROM g`,
+         SELECT id, batch_count, batch_max FROM g`,
         [key, depth, member],
       );
       let executionId = open?.id;
-      let seq = open?.batch_count ?? 1;
+      const full = open ? open.batch_count >= open.batch_max : false;
       if (!open) {
         const envelope: FlowEvent = {
           id: randomUUID(),
@@ -182,19 +188,28 @@ export class BatchService {
         const [created] = await q<{ id: string }>(
           `WITH e AS (
              INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, updated_at,
-                                     batch_key, batch_count, batch_closes_at)
-             VALUES ($1, $2, $3, 'batching', $4::jsonb, $5, NULL, now(), now(), $6, 1,
+                                     batch_key, batch_count, batch_max, batch_closes_at)
+             VALUES ($1, $2, $3, 'batching', $4::jsonb, $5, NULL, now(), now(), $6, 1, $9,
                      now() + ($7::int * interval '1 millisecond'))
-             ON CONFLICT (batch_key) WHERE status = 'batching' DO NOTHING
+             ON CONFLICT (batch_key) WHERE status = 'batching' AND batch_count < batch_max DO NOTHING
              RETURNING id),
            m AS (INSERT INTO batch_members (execution_id, seq, event) SELECT id, 1, $8::jsonb FROM e)
            SELECT id FROM e`,
-          [randomUUID(), flow.id, flow.version, jsonb(envelope), depth, key, batch.windowMs, member],
+          [
+            randomUUID(),
+            flow.id,
+            flow.version,
+            jsonb(envelope),
+            depth,
+            key,
+            batch.windowMs,
+            member,
+            batch.maxItems,
+          ],
         );
         // Another process opened this group meanwhile (we waited for its commit): join that one.
         if (!created) continue;
         executionId = created.id;
-        seq = 1;
       }
       const id = executionId;
       if (input.idempotencyKey !== undefined) {
@@ -214,14 +229,12 @@ export class BatchService {
           return { executionId: first.execution_id, duplicate: true };
         }
       }
-      const closed =
-        seq >= batch.maxItems ? ((await this.closeLocked(q, id, input.context)) ?? undefined) : undefined;
-      return { executionId: id, duplicate: false, created: !open, closed };
+      return { executionId: id, duplicate: false, created: !open, full };
     }
     throw new Error(`could not join batch group ${key} after ${JOIN_TRIES} tries`);
   }
 
-  /** Closes a group by time (its job, the reconciler); null when it had closed already. */
+  /** Closes a group: full, or due by time (its job, the reconciler); null when it had closed already. */
   async close(executionId: string): Promise<ClosedBatch | null> {
     const [open] = (
       await this.pool.query<{ flow_id: string; flow_version: number }>(
@@ -230,7 +243,8 @@ export class BatchService {
       )
     ).rows;
     if (!open) return null;
-    const context = await this.closeContext(await this.flows.get(open.flow_id, open.flow_version));
+    const flow = await this.flows.get(open.flow_id, open.flow_version);
+    const context = { flow, secrets: flow.concurrency?.key ? await this.secrets.values() : {} };
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
@@ -345,6 +359,10 @@ export class BatchService {
     );
     return r.rows.map((row) => row.id);
   }
+}
+
+function poolQuery(pool: Pool): Query {
+  return async <T>(text: string, values: unknown[]) => (await pool.query(text, values)).rows as T[];
 }
 
 function clientQuery(c: PoolClient): Query {
