@@ -310,9 +310,43 @@ describe('console: sparklines, the 1 h range and the dark theme', () => {
         expect(luminance(await bodyBg())).toBeLessThan(0.02);
         expect([path, await lowContrast(page)]).toEqual([path, []]);
       }
+      // A confirmation dialog.
+      await page.goto(`${t.url}/flows`);
+      const idle = page.locator('li.flow-row', { has: page.getByRole('heading', { name: IDLE[0] }) });
+      await idle.getByRole('button', { name: 'Delete' }).click();
+      const dialog = page.getByRole('dialog', { name: `Delete ${IDLE[0]}?` });
+      await dialog.waitFor();
+      expect(await lowContrast(page)).toEqual([]);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+      // The builder with a dry run and with errors placed on their fields.
+      await page.goto(`${t.url}/flows/new`);
+      await page.getByLabel('Name (required)').fill('sparkline never saved');
+      await page.getByLabel('New step type').selectOption('http');
+      await page.getByRole('button', { name: 'Add step' }).click();
+      await page.getByLabel('URL (required)').fill('http://127.0.0.1:9/{{ steps.nothing. }}');
+      await page.getByRole('button', { name: 'Create flow' }).click();
+      await page.getByRole('alert').filter({ hasText: 'problem' }).waitFor();
+      expect(await page.getByLabel('URL (required)').getAttribute('aria-invalid')).toBe('true');
+      expect(await lowContrast(page)).toEqual([]);
+      await page.getByLabel('URL (required)').fill('http://127.0.0.1:9/hook');
+      await page.getByRole('button', { name: 'Try it', exact: true }).click();
+      await page.locator('.dry-step').first().waitFor();
+      expect(await lowContrast(page)).toEqual([]);
+      await screenshot(page, 'builder-dark', 'viewport');
       await page.goto(`${t.url}/flows/${busyId}`);
       await page.getByRole('region', { name: 'Insights' }).locator('.insights-legend').waitFor();
       expect(await fitsWidth(page)).toBe(true);
+      // The sign-in page (a new tab has no key).
+      const fresh = await b.context.newPage();
+      try {
+        await fresh.emulateMedia({ colorScheme: 'dark' });
+        await fresh.goto(t.url);
+        await fresh.getByLabel('API key').waitFor();
+        expect(await lowContrast(fresh)).toEqual([]);
+      } finally {
+        await fresh.close();
+      }
     } finally {
       await page.emulateMedia({ colorScheme: 'light' });
     }
