@@ -81,7 +81,7 @@ export interface FlowEvent {
 @Index('executions_flow_status_list_idx', { synchronize: false })
 @Index('executions_concurrency_queue_idx', { synchronize: false })
 @Index('executions_concurrency_active_idx', { synchronize: false })
-@Index('executions_batch_open_idx', { synchronize: false })
+@Index('executions_batch_taking_idx', { synchronize: false })
 @Index('executions_batch_due_idx', { synchronize: false })
 export class ExecutionEntity {
   @PrimaryColumn('uuid') id!: string;
