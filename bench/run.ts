@@ -209,6 +209,123 @@ async function fanout(receiverUrl: string): Promise<Record<string, number>> {
   return out;
 }
 
+const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const AMQP_MESSAGES = Number(process.env.BENCH_AMQP_MESSAGES ?? 5000);
+/** The trigger's prefetch; unset, the trigger's default (32) applies. */
+const AMQP_PREFETCH = process.env.BENCH_AMQP_PREFETCH ? Number(process.env.BENCH_AMQP_PREFETCH) : undefined;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/**
+ * API.md section 11 (issue 20): a backlog of AMQP_MESSAGES persistent messages (each with a message id)
+ * in a durable RabbitMQ queue, drained by an `amqp` trigger → transform → http flow created once the
+ * backlog is in. Per round: messages acked/s = the backlog over the time from the flow's creation until
+ * every message's execution was committed (each is acked right after its commit); executions finished/s
+ * = the backlog over the time until the last delivery reached the receiver. Three rounds, a fresh queue
+ * and flow each; after each, the flow is deleted and the queue must hold nothing (nothing left unacked).
+ */
+async function amqpTrigger(receiverUrl: string, databaseUrl: string): Promise<Record<string, unknown>> {
+  const { connect } = await import('amqplib');
+  const conn = await connect(AMQP_URL);
+  const ch = await conn.createConfirmChannel();
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  const runs: Array<{ ackedPerSec: number; finishedPerSec: number; lost: number; leftInQueue: number }> = [];
+  try {
+    for (let pass = 0; pass < 3; pass++) {
+      await resetReceiver(receiverUrl);
+      const queue = `hookflow-bench-${randomBytes(4).toString('hex')}`;
+      await ch.assertQueue(queue, { durable: true });
+      const ids = Array.from({ length: AMQP_MESSAGES }, (_, i) => `amqp-${pass}-${i}`);
+      const sentAt = Date.now();
+      for (const id of ids)
+        ch.sendToQueue(queue, Buffer.from(JSON.stringify({ id, sentAt, user: { name: 'ada' } })), {
+          messageId: id,
+          persistent: true,
+          contentType: 'application/json',
+        });
+      await ch.waitForConfirms();
+      log(`amqp ${pass + 1}/3: ${AMQP_MESSAGES} messages queued; creating the flow`);
+      const t0 = Date.now();
+      const flow = await api('POST', '/api/v1/flows', {
+        name: `bench amqp ${pass + 1}`,
+        trigger: {
+          type: 'amqp',
+          url: AMQP_URL,
+          queue,
+          ...(AMQP_PREFETCH !== undefined ? { prefetch: AMQP_PREFETCH } : {}),
+        },
+        steps: [
+          {
+            id: 'shape',
+            type: 'transform',
+            expression: "{ 'id': event.body.id, 'sentAt': event.body.sentAt, 'who': event.body.user.name }",
+          },
+          {
+            id: 'deliver',
+            type: 'http',
+            method: 'POST',
+            url: `${receiverUrl}/amqp`,
+            body: '{{ steps.shape }}',
+          },
+        ],
+      });
+      if (typeof flow.id !== 'string') throw new Error(`amqp flow not created: ${JSON.stringify(flow)}`);
+      // Committed executions, polled while the deliveries are awaited.
+      let committedAt = NaN;
+      const committed = (async () => {
+        const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+        while (Date.now() < deadline) {
+          const { rows } = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [
+            flow.id,
+          ]);
+          if ((rows[0].n as number) >= AMQP_MESSAGES) {
+            committedAt = Date.now();
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const { list, lost } = await drain(receiverUrl, ids, '/amqp');
+      await committed;
+      const lastAt = Math.max(...list.map((a) => a.at));
+      // 204, no body: not through api(), which parses JSON.
+      await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/v1/flows/${flow.id as string}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
+      // A message the consumer held unacked goes back to the queue once its consumer is gone.
+      const stopBy = Date.now() + 10_000;
+      while ((await ch.checkQueue(queue)).consumerCount > 0 && Date.now() < stopBy)
+        await new Promise((r) => setTimeout(r, 200));
+      const leftInQueue = (await ch.checkQueue(queue)).messageCount;
+      await ch.deleteQueue(queue);
+      const run = {
+        ackedPerSec: round(AMQP_MESSAGES / ((committedAt - t0) / 1000)),
+        finishedPerSec: round(list.length / ((lastAt - t0) / 1000)),
+        lost,
+        leftInQueue,
+      };
+      log(`amqp ${pass + 1}/3: ${JSON.stringify(run)}`);
+      runs.push(run);
+    }
+  } finally {
+    await db.end().catch(() => undefined);
+    await conn.close().catch(() => undefined);
+  }
+  return {
+    messages: AMQP_MESSAGES,
+    prefetch: AMQP_PREFETCH ?? 32,
+    ackedPerSec: median(runs.map((r) => r.ackedPerSec)),
+    finishedPerSec: median(runs.map((r) => r.finishedPerSec)),
+    runs,
+    lost: runs.reduce((n, r) => n + r.lost + r.leftInQueue, 0),
+  };
+}
+
 async function main(): Promise<void> {
   const suffix = `${Date.now()}_${randomBytes(2).toString('hex')}`;
   const dbName = `hookflow_bench_${suffix}`;
@@ -375,6 +492,9 @@ async function main(): Promise<void> {
       log(`3-step: ${JSON.stringify(results.threeStep)}`);
     }
     if (phases.has('fanout')) results.fanout = await fanout(receiverUrl);
+    // Not in the default set: it needs RabbitMQ on 127.0.0.1:5672 (BENCH_AMQP_URL). BENCH_PHASES=accept,amqp
+    if (phases.has('amqp'))
+      results.amqp = await amqpTrigger(receiverUrl, `postgres://postgres@127.0.0.1:5432/${dbName}`);
     results.engineRssPeakMb = peakRssMb(engine.pid!) + (worker ? peakRssMb(worker.pid!) : 0);
   } finally {
     // BENCH_ENGINE_LOG=<file> keeps the engine's output (e.g. with BENCH_NODE_ARGS=--trace-gc).
@@ -388,7 +508,7 @@ async function main(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   }
-  const lostTotal = ['drain', 'latency100', 'latency500', 'threeStep', 'fanout'].reduce(
+  const lostTotal = ['drain', 'latency100', 'latency500', 'threeStep', 'fanout', 'amqp'].reduce(
     (n, k) => n + ((results[k] as { lost?: number })?.lost ?? 0),
     0,
   );
@@ -408,6 +528,7 @@ async function main(): Promise<void> {
   const l5 = (results.latency500 ?? {}) as Record<string, number>;
   const t = (results.threeStep ?? {}) as Record<string, number>;
   const f = (results.fanout ?? {}) as Record<string, number>;
+  const q = (results.amqp ?? {}) as Record<string, number>;
   process.stdout.write(`
 | metric | value |
 |---|---|
@@ -420,6 +541,7 @@ async function main(): Promise<void> {
 | 3-step executions/s | ${t.executionsPerSec} |
 | CPU ms per 3-step execution, machine / engine | ${t.machineCpuMsPerEvent} / ${t.engineCpuMsPerEvent} |
 | fan-out: forEach of ${FANOUT_ITEMS} items (concurrency 16), items/s · time to the last ms | ${f.itemsPerSec} · ${f.timeToLastMs} |
+| amqp trigger → transform → http, ${q.messages} queued messages: acked/s (after the commit) · executions finished/s | ${q.ackedPerSec} · ${q.finishedPerSec} |
 | engine peak RSS MB | ${String(results.engineRssPeakMb)} |
 | lost | ${lostTotal} |
 `);
