@@ -38,6 +38,7 @@ export interface FlowVersion extends FlowDefinition {
 }
 
 export const EXECUTION_STATUSES = [
+  'batching',
   'queued',
   'running',
   'waiting',
@@ -47,7 +48,8 @@ export const EXECUTION_STATUSES = [
   'cancelled',
 ] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-export const ACTIVE_STATUSES: readonly string[] = ['queued', 'running', 'waiting'];
+// `batching`: a trigger batch still gathering events (it starts when full or when its window ends).
+export const ACTIVE_STATUSES: readonly string[] = ['batching', 'queued', 'running', 'waiting'];
 
 export interface ExecutionSummary {
   id: string;
