@@ -227,13 +227,24 @@ function median(values: number[]): number {
  * = the backlog over the time until the last delivery reached the receiver. Three rounds, a fresh queue
  * and flow each; after each, the flow is deleted and the queue must hold nothing (nothing left unacked).
  */
-async function amqpTrigger(receiverUrl: string, databaseUrl: string): Promise<Record<string, unknown>> {
+async function amqpTrigger(
+  receiverUrl: string,
+  databaseUrl: string,
+  enginePids: number[],
+): Promise<Record<string, unknown>> {
   const { connect } = await import('amqplib');
   const conn = await connect(AMQP_URL);
   const ch = await conn.createConfirmChannel();
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
-  const runs: Array<{ ackedPerSec: number; finishedPerSec: number; lost: number; leftInQueue: number }> = [];
+  const runs: Array<{
+    ackedPerSec: number;
+    finishedPerSec: number;
+    lost: number;
+    leftInQueue: number;
+    machineCpuMsPerEvent: number;
+    engineCpuMsPerEvent: number;
+  }> = [];
   try {
     for (let pass = 0; pass < 3; pass++) {
       await resetReceiver(receiverUrl);
@@ -250,6 +261,7 @@ async function amqpTrigger(receiverUrl: string, databaseUrl: string): Promise<Re
       await ch.waitForConfirms();
       log(`amqp ${pass + 1}/3: ${AMQP_MESSAGES} messages queued; creating the flow`);
       const t0 = Date.now();
+      const cpu0 = { machine: cpuMs(), engine: enginePids.reduce((n, pid) => n + cpuMs(pid), 0) };
       const flow = await api('POST', '/api/v1/flows', {
         name: `bench amqp ${pass + 1}`,
         trigger: {
@@ -291,6 +303,7 @@ async function amqpTrigger(receiverUrl: string, databaseUrl: string): Promise<Re
       })();
       const { list, lost } = await drain(receiverUrl, ids, '/amqp');
       await committed;
+      const cpu = cpuPerEvent(cpu0, enginePids, list.length);
       const lastAt = Math.max(...list.map((a) => a.at));
       // 204, no body: not through api(), which parses JSON.
       await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/v1/flows/${flow.id as string}`, {
@@ -308,6 +321,7 @@ async function amqpTrigger(receiverUrl: string, databaseUrl: string): Promise<Re
         finishedPerSec: round(list.length / ((lastAt - t0) / 1000)),
         lost,
         leftInQueue,
+        ...cpu,
       };
       log(`amqp ${pass + 1}/3: ${JSON.stringify(run)}`);
       runs.push(run);
@@ -321,6 +335,7 @@ async function amqpTrigger(receiverUrl: string, databaseUrl: string): Promise<Re
     prefetch: AMQP_PREFETCH ?? 32,
     ackedPerSec: median(runs.map((r) => r.ackedPerSec)),
     finishedPerSec: median(runs.map((r) => r.finishedPerSec)),
+    engineCpuMsPerEvent: median(runs.map((r) => r.engineCpuMsPerEvent)),
     runs,
     lost: runs.reduce((n, r) => n + r.lost + r.leftInQueue, 0),
   };
@@ -494,7 +509,11 @@ async function main(): Promise<void> {
     if (phases.has('fanout')) results.fanout = await fanout(receiverUrl);
     // Not in the default set: it needs RabbitMQ on 127.0.0.1:5672 (BENCH_AMQP_URL). BENCH_PHASES=accept,amqp
     if (phases.has('amqp'))
-      results.amqp = await amqpTrigger(receiverUrl, `postgres://postgres@127.0.0.1:5432/${dbName}`);
+      results.amqp = await amqpTrigger(
+        receiverUrl,
+        `postgres://postgres@127.0.0.1:5432/${dbName}`,
+        enginePids,
+      );
     results.engineRssPeakMb = peakRssMb(engine.pid!) + (worker ? peakRssMb(worker.pid!) : 0);
   } finally {
     // BENCH_ENGINE_LOG=<file> keeps the engine's output (e.g. with BENCH_NODE_ARGS=--trace-gc).
@@ -541,7 +560,7 @@ async function main(): Promise<void> {
 | 3-step executions/s | ${t.executionsPerSec} |
 | CPU ms per 3-step execution, machine / engine | ${t.machineCpuMsPerEvent} / ${t.engineCpuMsPerEvent} |
 | fan-out: forEach of ${FANOUT_ITEMS} items (concurrency 16), items/s · time to the last ms | ${f.itemsPerSec} · ${f.timeToLastMs} |
-| amqp trigger → transform → http, ${q.messages} queued messages: acked/s (after the commit) · executions finished/s | ${q.ackedPerSec} · ${q.finishedPerSec} |
+| amqp trigger → transform → http, ${q.messages} queued messages: acked/s (after the commit) · executions finished/s · engine CPU ms per message | ${q.ackedPerSec} · ${q.finishedPerSec} · ${q.engineCpuMsPerEvent} |
 | engine peak RSS MB | ${String(results.engineRssPeakMb)} |
 | lost | ${lostTotal} |
 `);
