@@ -15,8 +15,8 @@ export interface Accepted {
  * A broker message becomes an execution the way a webhook does (API.md §11): routed through the
  * flow's idempotency key and filter, stored as `queued`, `filtered` or `failed`. The promise settles
  * after the row is committed — only then may the consumer acknowledge the message. Without a key
- * the insert joins the launcher's batched INSERT; with one it is the launcher's one-statement
- * key-and-execution insert, so a redelivered message starts nothing.
+ * the insert joins the launcher's batched INSERT; with one it joins the batched key-and-execution
+ * insert (ExecutionRepository.insertOnce), so a redelivered message starts nothing.
  */
 @Injectable()
 export class BrokerIntake {

@@ -93,6 +93,88 @@ export function executionInsert(rows: NewExecution[]): { text: string; values: u
   };
 }
 
+/** A new execution with its idempotency key (already storable: see storableKey). */
+export interface KeyedRow {
+  row: NewExecution;
+  key: string;
+}
+
+/** The key as PostgreSQL's text stores it: NUL and lone surrogates become U+FFFD (as jsonb() does). */
+export function storableKey(raw: string): string {
+  return raw
+    .replaceAll('\u0000', '\ufffd')
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
+/** One (flow, key): NUL cannot occur in a stored key (storableKey), so it separates the two. */
+function keyId(item: KeyedRow): string {
+  return `${item.row.flowId}\u0000${item.key}`;
+}
+
+/**
+ * The members of a keyed batch that are written: the first of each (flow, key) — the others are
+ * answered with its result, as a request that waited for it would be — sorted by (flow, key), so
+ * that two batches (other processes) take their keys in one order and cannot deadlock on each other.
+ * `leaderOf[i]` is the index in `leaders` that answers item i.
+ */
+export function keyedLeaders(items: KeyedRow[]): { leaders: KeyedRow[]; leaderOf: number[] } {
+  const firstOf = new Map<string, KeyedRow>();
+  for (const item of items) if (!firstOf.has(keyId(item))) firstOf.set(keyId(item), item);
+  const ids = [...firstOf.keys()].sort();
+  const index = new Map(ids.map((id, i) => [id, i]));
+  return {
+    leaders: ids.map((id) => firstOf.get(id) as KeyedRow),
+    leaderOf: items.map((item) => index.get(keyId(item)) as number),
+  };
+}
+
+/**
+ * The keyed batch's one statement: each key is inserted (ON CONFLICT DO NOTHING, in `ord` order) and
+ * the execution only where its key was — the same row, `finished_at`, `error` and concurrency
+ * sequence as executionInsert writes. A row's `triggerToken` is not checked here (as before: a
+ * keyed event's execution is written whatever became of its token meanwhile). RETURNING names the
+ * executions written; the rest found their key taken.
+ */
+export function keyedInsert(leaders: KeyedRow[]): { text: string; values: unknown[] } {
+  return {
+    text: `WITH v AS MATERIALIZED (
+             SELECT * FROM jsonb_to_recordset($1::jsonb)
+               AS v(ord int, id uuid, flow_id uuid, flow_version int, status text, event jsonb, depth int, job_id text,
+                    created_at timestamptz, finished_at timestamptz, error text, key text, concurrency_key text)),
+           k AS (
+             INSERT INTO idempotency_keys (flow_id, key, execution_id)
+             SELECT v.flow_id, v.key, v.id FROM v ORDER BY v.ord
+             ON CONFLICT DO NOTHING RETURNING execution_id),
+           e AS (
+             INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error, concurrency_key, concurrency_seq)
+             SELECT v.id, v.flow_id, v.flow_version, v.status, v.event, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error, v.concurrency_key,
+                    CASE WHEN v.concurrency_key IS NOT NULL THEN nextval('executions_concurrency_seq') END
+               FROM v JOIN k ON k.execution_id = v.id
+              ORDER BY v.ord
+             RETURNING id)
+         SELECT id FROM e`,
+    values: [
+      jsonb(
+        leaders.map(({ row: r, key }, ord) => ({
+          ord,
+          id: r.id,
+          flow_id: r.flowId,
+          flow_version: r.flowVersion,
+          status: r.status,
+          event: r.event,
+          depth: r.depth,
+          job_id: r.jobId,
+          created_at: r.createdAt,
+          finished_at: r.status === 'queued' ? null : r.createdAt,
+          error: r.error ?? null,
+          key,
+          concurrency_key: r.concurrencyKey ?? null,
+        })),
+      ),
+    ],
+  };
+}
+
 interface ProgressWrite {
   id: string;
   fence: string;
@@ -110,6 +192,7 @@ export class ExecutionRepository {
   private readonly inserts = new Batcher<NewExecution, boolean>((rows) => this.insertBatch(rows));
   private readonly loads = new Batcher<string, ExecutionState | null>((ids) => this.loadBatch(ids));
   private readonly writes = new Batcher<ProgressWrite, boolean>((w) => this.saveBatch(w));
+  private readonly keyed = new Batcher<KeyedRow, string>((items) => this.keyedBatch(items));
 
   constructor(private readonly sql: Sql) {}
 
@@ -137,41 +220,43 @@ export class ExecutionRepository {
   }
 
   /**
-   * Inserts the idempotency key and the execution in one statement; when the key exists (possibly
-   * committed by a concurrent request we waited for) nothing is written and the first execution's
-   * id comes back instead.
+   * Inserts the idempotency key and the execution together; when the key exists (possibly committed
+   * by a concurrent request we waited for) nothing is written and the first execution's id comes
+   * back instead. Concurrent calls share one statement (keyedBatch), answered after its commit.
    */
-  async insertOnce(row: NewExecution, rawKey: string): Promise<string> {
-    const key = rawKey.replaceAll('\u0000', '\ufffd');
-    const inserted: Array<{ id: string }> = await this.sql.rows(
-      `WITH k AS (
-         INSERT INTO idempotency_keys (flow_id, key, execution_id) VALUES ($2, $10, $1)
-         ON CONFLICT DO NOTHING RETURNING execution_id)
-       INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error, concurrency_key, concurrency_seq)
-       SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $8, $11, $12,
-              CASE WHEN $12::text IS NOT NULL THEN nextval('executions_concurrency_seq') END FROM k RETURNING id`,
-      [
-        row.id,
-        row.flowId,
-        row.flowVersion,
-        row.status,
-        jsonb(row.event),
-        row.depth,
-        row.jobId,
-        row.createdAt,
-        row.status === 'queued' ? null : row.createdAt,
-        key,
-        row.error ?? null,
-        row.concurrencyKey ?? null,
-      ],
-    );
-    if (inserted.length > 0) return row.id;
-    const existing: Array<{ execution_id: string }> = await this.sql.rows(
-      `SELECT execution_id FROM idempotency_keys WHERE flow_id = $1 AND key = $2`,
-      [row.flowId, key],
-    );
-    if (!existing[0]) throw new Error('idempotency key vanished between insert and read');
-    return existing[0].execution_id;
+  insertOnce(row: NewExecution, rawKey: string): Promise<string> {
+    return this.keyed.submit({ row, key: storableKey(rawKey) });
+  }
+
+  /**
+   * One statement writes the keys and the executions of a batch: a key already taken writes neither,
+   * and its member is answered from a second query (only then) with the execution that holds it —
+   * read after our statement, so a key a concurrent transaction committed while we waited is seen.
+   * Two members with one key are one write (keyedLeaders). A statement that fails is retried member
+   * by member by the Batcher (settleEach); a retried member whose row did commit finds its own key.
+   */
+  private async keyedBatch(items: KeyedRow[]): Promise<string[]> {
+    const { leaders, leaderOf } = keyedLeaders(items);
+    const { text, values } = keyedInsert(leaders);
+    const written = new Set((await this.sql.rows<{ id: string }>(text, values)).map((r) => r.id));
+    const taken = leaders.filter((l) => !written.has(l.row.id));
+    const holder = new Map<string, string>();
+    if (taken.length > 0) {
+      const found: Array<{ flow_id: string; key: string; execution_id: string }> = await this.sql.rows(
+        `SELECT i.flow_id, i.key, i.execution_id
+           FROM idempotency_keys i
+           JOIN unnest($1::uuid[], $2::text[]) AS u(flow_id, key) ON i.flow_id = u.flow_id AND i.key = u.key`,
+        [taken.map((l) => l.row.flowId), taken.map((l) => l.key)],
+      );
+      for (const f of found) holder.set(`${f.flow_id}\u0000${f.key}`, f.execution_id);
+    }
+    const answers = leaders.map((l) => {
+      if (written.has(l.row.id)) return l.row.id;
+      const first = holder.get(keyId(l));
+      if (!first) throw new Error('idempotency key vanished between insert and read');
+      return first;
+    });
+    return leaderOf.map((i) => answers[i]);
   }
 
   private async loadBatch(ids: string[]): Promise<Array<ExecutionState | null>> {
