@@ -6,7 +6,7 @@ import { AuditService } from 'src/audit/audit.service';
 import { ApiKeyEntity } from 'src/auth/api-key.entity';
 import { BOOTSTRAP_ACTOR, hashKey } from 'src/auth/api-key.guard';
 import { ApiKeyDto, CreatedApiKeyDto } from 'src/auth/dto/api-key.dto';
-import { decodeCursor, ListQueryDto, Page, toPage } from 'src/common/pagination';
+import { cursorCreatedAt, decodeCursor, ListQueryDto, Page, toPage } from 'src/common/pagination';
 
 /** Postgres unique violation: the partial index on active key names. */
 const UNIQUE_VIOLATION = '23505';
@@ -58,7 +58,11 @@ export class ApiKeyService {
       .orderBy('k.created_at', 'DESC')
       .addOrderBy('k.id', 'DESC')
       .limit(query.limit + 1);
-    if (cursor) qb.where('(k.created_at, k.id) < (:at, :id)', { at: cursor.at, id: cursor.id });
+    if (cursor)
+      qb.where(`(k.created_at, k.id) < (${cursorCreatedAt('api_keys', ':id', ':at')}, :id)`, {
+        at: cursor.at,
+        id: cursor.id,
+      });
     const rows = await qb.getMany();
     return toPage(
       rows,

@@ -24,10 +24,20 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Keyset cursor over (created_at, id), newest first: stable while rows are added. */
+/**
+ * Keyset cursor over (created_at, id), newest first: stable while rows are added. The cursor holds
+ * created_at to the millisecond (a JS Date) while PostgreSQL keeps microseconds, so the queries
+ * compare with the cursor row's own created_at, read by its id ({@link cursorCreatedAt}); the
+ * cursor's time is only the fallback for a row that is gone.
+ */
 export interface Cursor {
   at: string;
   id: string;
+}
+
+/** SQL for the cursor row's exact created_at: `table` is trusted text, the two parameters are named. */
+export function cursorCreatedAt(table: string, idParam: string, atParam: string): string {
+  return `COALESCE((SELECT created_at FROM ${table} WHERE id = ${idParam}), ${atParam}::timestamptz)`;
 }
 
 export function encodeCursor(at: Date, id: string | number): string {

@@ -28,9 +28,12 @@ describe('pageSql', () => {
   it('reads newest first through the createdAt order when no status is asked for', () => {
     const { text, values } = pageSql({ flowId: 'f' }, { at: '2030-01-01T00:00:00.000Z', id: 'i' }, 51);
     expect(text).not.toContain('LATERAL');
-    expect(text).toContain('(e.created_at, e.id) < ($2::timestamptz, $3::uuid)');
+    // The cursor row's own created_at (microseconds), the cursor's millisecond time only if it is gone.
+    expect(text).toContain(
+      '(e.created_at, e.id) < (COALESCE((SELECT created_at FROM executions WHERE id = $2::uuid), $3::timestamptz), $2::uuid)',
+    );
     expect(text).toContain('ORDER BY e.created_at DESC, e.id DESC LIMIT $4');
-    expect(values).toEqual(['f', '2030-01-01T00:00:00.000Z', 'i', 51]);
+    expect(values).toEqual(['f', 'i', '2030-01-01T00:00:00.000Z', 51]);
   });
 
   it('scans each status on its own and merges the pages, each status once', () => {

@@ -1,3 +1,4 @@
+import { cursorCreatedAt } from 'src/common/pagination';
 import { ExecutionStatus } from 'src/executions/execution.entity';
 
 /** What GET /executions and bulk operations (API.md §12) select executions by. */
@@ -87,8 +88,11 @@ export function pageSql(
     values.push(v);
     return `$${values.length}`;
   };
-  if (cursor)
-    conditions.push(`(e.created_at, e.id) < (${param(cursor.at)}::timestamptz, ${param(cursor.id)}::uuid)`);
+  if (cursor) {
+    // The cursor row's own created_at (microseconds), not the cursor's millisecond copy: see pagination.ts.
+    const id = `${param(cursor.id)}::uuid`;
+    conditions.push(`(e.created_at, e.id) < (${cursorCreatedAt('executions', id, param(cursor.at))}, ${id})`);
+  }
   const lim = param(limit);
   const order = (a: string): string => `ORDER BY ${a}.created_at DESC, ${a}.id DESC LIMIT ${lim}`;
   if (filter.status === undefined) {

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
-import { decodeCursor, ListQueryDto, Page, toPage } from 'src/common/pagination';
+import { cursorCreatedAt, decodeCursor, ListQueryDto, Page, toPage } from 'src/common/pagination';
 import { TriggerStatusStore } from 'src/brokers/trigger-status.store';
 import { AppConfig } from 'src/config/app-config';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
@@ -147,7 +147,11 @@ export class FlowService {
       .orderBy('f.created_at', 'DESC')
       .addOrderBy('f.id', 'DESC')
       .limit(query.limit + 1);
-    if (cursor) qb.andWhere('(f.created_at, f.id) < (:at, :id)', { at: cursor.at, id: cursor.id });
+    if (cursor)
+      qb.andWhere(`(f.created_at, f.id) < (${cursorCreatedAt('flows', ':id', ':at')}, :id)`, {
+        at: cursor.at,
+        id: cursor.id,
+      });
     const rows = await qb.getMany();
     return toPage(
       rows,
