@@ -76,7 +76,7 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
     headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return res.json();
+  return res.status === 204 ? undefined : res.json();
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -207,6 +207,100 @@ async function fanout(receiverUrl: string): Promise<Record<string, number>> {
   };
   log(`fan-out: ${JSON.stringify(out)}`);
   return out;
+}
+
+const DEST_EVENTS = Number(process.env.BENCH_DEST_EVENTS ?? 2000);
+const DEST_LIMIT = 200;
+
+/** Fires `n` webhooks, 32 at a time, each with its id and send time; returns the ids answered 202. */
+async function fireAll(token: string, prefix: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const sender = async (): Promise<void> => {
+    while (next < n) {
+      const id = `${prefix}-${next++}`;
+      const res = await fetch(`http://127.0.0.1:${ENGINE_PORT}/hooks/${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id, sentAt: Date.now() }),
+      });
+      if (res.status === 202) ids.push(id);
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, () => sender()));
+  return ids;
+}
+
+/** The most arrivals in any one-second window (sliding, not per calendar second). */
+function maxInAnySecond(at: number[]): number {
+  let most = 0;
+  for (let lo = 0, hi = 0; hi < at.length; hi++) {
+    while (at[hi] - at[lo] >= 1000) lo++;
+    most = Math.max(most, hi - lo + 1);
+  }
+  return most;
+}
+
+/**
+ * API.md section 9 / 10: webhook → http POST through a destination. Three runs of DEST_EVENTS events:
+ * no destination, a destination that never limits (what the limiter costs per step), and a 200/s
+ * limit (the rate the receiver saw over any one second; it may exceed the limit by 5 % at most).
+ * The destination covers the receiver's host and port, so it is deleted before anything else runs.
+ */
+async function destination(receiverUrl: string): Promise<Record<string, number>> {
+  const { host } = new URL(receiverUrl);
+  const flow = await api('POST', '/api/v1/flows', {
+    name: 'bench destination',
+    trigger: { type: 'webhook' },
+    steps: [
+      {
+        id: 'post',
+        type: 'http',
+        method: 'POST',
+        url: `${receiverUrl}/dest`,
+        body: { id: '{{ event.body.id }}', sentAt: '{{ event.body.sentAt }}' },
+      },
+    ],
+  });
+  const run = async (
+    label: string,
+    limit?: number,
+  ): Promise<{ perSec: number; most: number; lost: number }> => {
+    if (limit !== undefined)
+      await api('PUT', '/api/v1/destinations/bench', {
+        match: [host],
+        rateLimit: { max: limit, perMs: 1000 },
+      });
+    try {
+      await resetReceiver(receiverUrl);
+      const t0 = Date.now();
+      const ids = await fireAll(flow.trigger.token, label, DEST_EVENTS);
+      const { list, lost } = await drain(receiverUrl, ids, '/dest');
+      const at = list.map((a) => a.at).sort((a, b) => a - b);
+      const out = {
+        perSec: round(list.length / ((at[at.length - 1] - t0) / 1000)),
+        most: maxInAnySecond(at),
+        lost,
+      };
+      log(`destination ${label}: ${JSON.stringify(out)}`);
+      return out;
+    } finally {
+      if (limit !== undefined) await api('DELETE', '/api/v1/destinations/bench');
+    }
+  };
+  const none = await run('none');
+  const unlimited = await run('never-limits', 1_000_000);
+  const limited = await run('limited', DEST_LIMIT);
+  return {
+    events: DEST_EVENTS,
+    deliveriesPerSecWithout: none.perSec,
+    deliveriesPerSecNeverLimiting: unlimited.perSec,
+    limitPerSec: DEST_LIMIT,
+    limitedPerSec: limited.perSec,
+    limitedMaxInAnySecond: limited.most,
+    lost: none.lost + unlimited.lost + limited.lost,
+  };
 }
 
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -389,7 +483,7 @@ async function main(): Promise<void> {
   const enginePids = [engine.pid!, ...(worker ? [worker.pid!] : [])];
   const cpuNow = () => ({ machine: cpuMs(), engine: enginePids.reduce((n, pid) => n + cpuMs(pid), 0) });
   // BENCH_PHASES=accept,3step runs a subset (for profiling); the table needs all of them.
-  const phases = new Set((process.env.BENCH_PHASES ?? 'accept,latency,3step,fanout').split(','));
+  const phases = new Set((process.env.BENCH_PHASES ?? 'accept,latency,3step,fanout,destination').split(','));
   try {
     const twoStep = await api('POST', '/api/v1/flows', {
       name: 'bench 2-step',
@@ -507,6 +601,7 @@ async function main(): Promise<void> {
       log(`3-step: ${JSON.stringify(results.threeStep)}`);
     }
     if (phases.has('fanout')) results.fanout = await fanout(receiverUrl);
+    if (phases.has('destination')) results.destination = await destination(receiverUrl);
     // Not in the default set: it needs RabbitMQ on 127.0.0.1:5672 (BENCH_AMQP_URL). BENCH_PHASES=accept,amqp
     if (phases.has('amqp'))
       results.amqp = await amqpTrigger(
@@ -527,10 +622,15 @@ async function main(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   }
-  const lostTotal = ['drain', 'latency100', 'latency500', 'threeStep', 'fanout', 'amqp'].reduce(
-    (n, k) => n + ((results[k] as { lost?: number })?.lost ?? 0),
-    0,
-  );
+  const lostTotal = [
+    'drain',
+    'latency100',
+    'latency500',
+    'threeStep',
+    'fanout',
+    'destination',
+    'amqp',
+  ].reduce((n, k) => n + ((results[k] as { lost?: number })?.lost ?? 0), 0);
   const out = {
     at: new Date().toISOString(),
     commit: process.env.GIT_COMMIT ?? '',
@@ -548,6 +648,7 @@ async function main(): Promise<void> {
   const t = (results.threeStep ?? {}) as Record<string, number>;
   const f = (results.fanout ?? {}) as Record<string, number>;
   const q = (results.amqp ?? {}) as Record<string, number>;
+  const dn = (results.destination ?? {}) as Record<string, number>;
   process.stdout.write(`
 | metric | value |
 |---|---|
@@ -560,6 +661,8 @@ async function main(): Promise<void> {
 | 3-step executions/s | ${t.executionsPerSec} |
 | CPU ms per 3-step execution, machine / engine | ${t.machineCpuMsPerEvent} / ${t.engineCpuMsPerEvent} |
 | fan-out: forEach of ${FANOUT_ITEMS} items (concurrency 16), items/s · time to the last ms | ${f.itemsPerSec} · ${f.timeToLastMs} |
+| destination: deliveries/s without one · through one that never limits | ${dn.deliveriesPerSecWithout} · ${dn.deliveriesPerSecNeverLimiting} |
+| destination limited to ${dn.limitPerSec}/s: rate · most in any one second (≤ ${Math.floor((dn.limitPerSec ?? 0) * 1.05)}) | ${dn.limitedPerSec} · ${dn.limitedMaxInAnySecond} |
 | amqp trigger → transform → http, ${q.messages} queued messages: acked/s (after the commit) · executions finished/s · engine CPU ms per message | ${q.ackedPerSec} · ${q.finishedPerSec} · ${q.engineCpuMsPerEvent} |
 | engine peak RSS MB | ${String(results.engineRssPeakMb)} |
 | lost | ${lostTotal} |
