@@ -14,7 +14,7 @@ function keyed(id: string, flowId: string, key: string, extra: Partial<NewExecut
       flowId,
       flowVersion: 1,
       status: 'queued',
-      event: { id: `e-${id}`, type: 'webhook', receivedAt: '2026-01-01T00:00:00.000Z' },
+      event: { id: `e-${id}`, type: 'webhook', receivedAt: '2026-01-01T00:00:00.000Z', body: {} },
       depth: 0,
       jobId: `job-${id}`,
       createdAt: new Date('2026-01-01T00:00:00.000Z'),
