@@ -49,6 +49,29 @@ export interface ExecutionProgress {
 
 const ACTIVE = `('queued', 'running', 'waiting')`;
 
+/** The INSERT of new executions from a recordset `v` (of recordsetRow's fields), shared by both inserts. */
+const INSERT_FROM_V = `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error, concurrency_key, concurrency_seq)
+           SELECT v.id, v.flow_id, v.flow_version, v.status, v.event, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error, v.concurrency_key,
+                  CASE WHEN v.concurrency_key IS NOT NULL THEN nextval('executions_concurrency_seq') END`;
+
+/** A new execution as a row of the inserts' jsonb_to_recordset. */
+function recordsetRow(r: NewExecution): Record<string, unknown> {
+  return {
+    id: r.id,
+    flow_id: r.flowId,
+    flow_version: r.flowVersion,
+    status: r.status,
+    event: r.event,
+    depth: r.depth,
+    job_id: r.jobId,
+    created_at: r.createdAt,
+    finished_at: r.status === 'queued' ? null : r.createdAt,
+    error: r.error ?? null,
+    // Left out (NULL) for a flow without `concurrency`: nothing more to send or parse.
+    concurrency_key: r.concurrencyKey,
+  };
+}
+
 /**
  * One INSERT for many new executions (used here in batches and by RunStarter in a transaction). The
  * rows travel as one JSON document read by jsonb_to_recordset: one parameter and one parse, where
@@ -60,9 +83,7 @@ const ACTIVE = `('queued', 'running', 'waiting')`;
  */
 export function executionInsert(rows: NewExecution[]): { text: string; values: unknown[] } {
   return {
-    text: `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error, concurrency_key, concurrency_seq)
-           SELECT v.id, v.flow_id, v.flow_version, v.status, v.event, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error, v.concurrency_key,
-                  CASE WHEN v.concurrency_key IS NOT NULL THEN nextval('executions_concurrency_seq') END
+    text: `${INSERT_FROM_V}
              FROM jsonb_to_recordset($1::jsonb)
                   AS v(id uuid, flow_id uuid, flow_version int, status text, event jsonb, depth int, job_id text,
                        created_at timestamptz, finished_at timestamptz, error text, token text, concurrency_key text)
@@ -71,25 +92,7 @@ export function executionInsert(rows: NewExecution[]): { text: string; values: u
                            WHERE f.id = v.flow_id AND f.version = v.flow_version AND f.token = v.token
                              AND f.enabled AND f.deleted_at IS NULL)
            RETURNING id`,
-    values: [
-      jsonb(
-        rows.map((r) => ({
-          id: r.id,
-          flow_id: r.flowId,
-          flow_version: r.flowVersion,
-          status: r.status,
-          event: r.event,
-          depth: r.depth,
-          job_id: r.jobId,
-          created_at: r.createdAt,
-          finished_at: r.status === 'queued' ? null : r.createdAt,
-          error: r.error ?? null,
-          token: r.triggerToken ?? null,
-          // Left out (NULL) for a flow without `concurrency`: nothing more to send or parse.
-          concurrency_key: r.concurrencyKey,
-        })),
-      ),
-    ],
+    values: [jsonb(rows.map((r) => ({ ...recordsetRow(r), token: r.triggerToken ?? null })))],
   };
 }
 
@@ -146,9 +149,7 @@ export function keyedInsert(leaders: KeyedRow[]): { text: string; values: unknow
              SELECT v.flow_id, v.key, v.id FROM v ORDER BY v.ord
              ON CONFLICT DO NOTHING RETURNING execution_id),
            e AS (
-             INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error, concurrency_key, concurrency_seq)
-             SELECT v.id, v.flow_id, v.flow_version, v.status, v.event, v.depth, v.job_id, v.created_at, v.finished_at, v.created_at, v.error, v.concurrency_key,
-                    CASE WHEN v.concurrency_key IS NOT NULL THEN nextval('executions_concurrency_seq') END
+             ${INSERT_FROM_V}
                FROM v JOIN k ON k.execution_id = v.id
               ORDER BY v.ord
              RETURNING id)
@@ -157,16 +158,7 @@ export function keyedInsert(leaders: KeyedRow[]): { text: string; values: unknow
       jsonb(
         leaders.map(({ row: r, key }, ord) => ({
           ord,
-          id: r.id,
-          flow_id: r.flowId,
-          flow_version: r.flowVersion,
-          status: r.status,
-          event: r.event,
-          depth: r.depth,
-          job_id: r.jobId,
-          created_at: r.createdAt,
-          finished_at: r.status === 'queued' ? null : r.createdAt,
-          error: r.error ?? null,
+          ...recordsetRow(r),
           key,
           concurrency_key: r.concurrencyKey ?? null,
         })),
