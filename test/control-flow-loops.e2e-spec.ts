@@ -414,7 +414,7 @@ describe('control flow: forEach', () => {
     expect(rx.at('/dry')).toHaveLength(0);
   });
 
-  it('rejects a forEach inside a forEach and bad loop settings with their field paths', async () => {
+  it('rejects loops nested more than 4 levels and bad loop settings with their field paths', async () => {
     const res = await t.api('POST', '/api/v1/flows', {
       name: 'bad loops',
       trigger: { type: 'webhook' },
@@ -443,27 +443,17 @@ describe('control flow: forEach', () => {
         expect.stringMatching(/^steps\[1\]\.steps\[0\]\.url/),
       ]),
     );
-    const nested = await t.api('POST', '/api/v1/flows', {
-      name: 'nested loops',
+    // Loops nest (a forEach in a branch in a forEach), up to 4 levels of branch/forEach: a fifth is refused.
+    const loopIn = (id: string, steps: unknown[]) => ({ id, type: 'forEach', items: '[1]', steps });
+    const caseOf = (id: string, steps: unknown[]) => ({ id, type: 'branch', cases: [{ when: 'true', steps }] });
+    const deep = await t.api('POST', '/api/v1/flows', {
+      name: 'too deep',
       trigger: { type: 'webhook' },
-      steps: [
-        {
-          id: 'a',
-          type: 'forEach',
-          items: '[1]',
-          steps: [
-            {
-              id: 'b',
-              type: 'branch',
-              cases: [{ when: 'true', steps: [{ id: 'c', type: 'forEach', items: '[1]', steps: [] }] }],
-            },
-          ],
-        },
-      ],
+      steps: [loopIn('a', [caseOf('b', [loopIn('c', [caseOf('d', [loopIn('e', [])])])])])],
     });
-    expect(nested.status).toBe(400);
-    expect(nested.body.message).toEqual([
-      'steps[0].steps[0].cases[0].steps[0]: a forEach inside another forEach is not supported yet',
+    expect(deep.status).toBe(400);
+    expect(deep.body.message).toEqual([
+      'steps[0].steps[0].cases[0].steps[0].steps[0].cases[0].steps[0]: branches and loops nest at most 4 levels deep',
     ]);
   });
 });

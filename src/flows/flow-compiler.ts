@@ -47,8 +47,6 @@ interface StepsWalk {
   seen: Set<string>;
   count: number;
   errors: string[];
-  /** forEach steps around the list being checked (a loop inside a loop is refused for now). */
-  loops: number;
 }
 
 /** Checks a list of steps and, below branches, theirs; every message names its field path. */
@@ -96,14 +94,8 @@ function validateSteps(raw: unknown, path: string, depth: number, walk: StepsWal
     if (def.type === 'forEach' && e.length === 0) {
       if (depth + 1 > MAX_NESTING) {
         errors.push(`${at}: branches and loops nest at most ${MAX_NESTING} levels deep`);
-      } else if (walk.loops > 0) {
-        // Each item's progress lives in one row per (loop, item); a loop per item of another loop
-        // would need rows keyed by the outer items too, which this version does not have.
-        errors.push(`${at}: a forEach inside another forEach is not supported yet`);
       } else {
-        walk.loops++;
         validateSteps((def as unknown as ForEachStepDto).steps, `${at}.steps`, depth + 1, walk);
-        walk.loops--;
       }
     }
     out.push(def);
@@ -231,7 +223,7 @@ export function validateDefinition(raw: {
   const trigger = validateTrigger(raw.trigger, errors);
   if (raw.filter !== undefined && raw.filter !== null && typeof raw.filter !== 'string')
     errors.push('filter must be a string');
-  const walk: StepsWalk = { seen: new Set(), count: 0, errors, loops: 0 };
+  const walk: StepsWalk = { seen: new Set(), count: 0, errors };
   const steps = validateSteps(raw.steps, 'steps', 0, walk);
   let onError: FlowDefinition['onError'];
   if (raw.onError !== undefined && raw.onError !== null) {
