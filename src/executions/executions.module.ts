@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { BatchService } from 'src/executions/batching/batch.service';
 import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
 import { ExecutionController } from 'src/executions/execution.controller';
-import { ExecutionEventsRelay } from 'src/executions/execution-events.relay';
-import { ExecutionEvents } from 'src/executions/execution-events.service';
+import { ExecutionOutcomesRelay } from 'src/executions/execution-outcomes.relay';
+import { ExecutionOutcomes } from 'src/executions/execution-outcomes.service';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ExecutionRepository } from 'src/executions/execution.repository';
 import { ExecutionService } from 'src/executions/execution.service';
@@ -22,8 +22,8 @@ import { SecretsModule } from 'src/secrets/secrets.module';
     ExecutionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,
-    ExecutionEvents,
-    ExecutionEventsRelay,
+    ExecutionOutcomes,
+    ExecutionOutcomesRelay,
     ExecutionService,
     IterationRepository,
     IterationPageService,
@@ -35,7 +35,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
     ExecutionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,
-    ExecutionEvents,
+    ExecutionOutcomes,
     ExecutionService,
     IterationRepository,
     LoopRunner,

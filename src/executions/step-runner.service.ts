@@ -10,7 +10,7 @@ import { CompiledFlow, CompiledStep } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { FENCED, FlowWalker, Stop } from 'src/executions/flow-walker';
 import { LoopRunner } from 'src/executions/loops/loop-runner.service';
-import { ExecutionEvents } from 'src/executions/execution-events.service';
+import { ExecutionOutcomes } from 'src/executions/execution-outcomes.service';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { RunStepJob, jobSeq, stepJobId } from 'src/queue/queue.constants';
 import { maskSecrets } from 'src/secrets/secret-cipher';
@@ -74,7 +74,7 @@ export class StepRunner {
     private readonly executions: ExecutionRepository,
     private readonly flows: FlowCacheService,
     private readonly secrets: SecretsService,
-    private readonly events: ExecutionEvents,
+    private readonly outcomes: ExecutionOutcomes,
     private readonly metrics: MetricsService,
     private readonly launcher: ExecutionLauncher,
     @Inject(STEP_SERVICES) private readonly services: StepServices,
@@ -369,7 +369,7 @@ export class StepRunner {
     if (!saved) return;
     if (finished) {
       this.metrics.executionFinished(status);
-      this.events.finished(ex, status);
+      this.outcomes.finished(ex, status);
       // Its concurrency slot is free: the next execution in its line starts.
       if (ex.concurrencyKey) this.launcher.admit(ex.concurrencyKey);
       return;

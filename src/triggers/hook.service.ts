@@ -9,7 +9,7 @@ import { parseSize } from 'src/common/size';
 import { validateShape } from 'src/common/validate-shape';
 import { AppConfig } from 'src/config/app-config';
 import { ExecutionEntity, FlowEvent } from 'src/executions/execution.entity';
-import { ExecutionEvents } from 'src/executions/execution-events.service';
+import { ExecutionOutcomes } from 'src/executions/execution-outcomes.service';
 import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { ExecutionLauncher, TriggerChangedError } from 'src/executions/execution-launcher.service';
 import { CompiledFlow } from 'src/flows/flow-compiler';
@@ -72,7 +72,7 @@ export class HookService {
     private readonly flows: FlowCacheService,
     private readonly launcher: ExecutionLauncher,
     private readonly secrets: SecretsService,
-    private readonly events: ExecutionEvents,
+    private readonly outcomes: ExecutionOutcomes,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
   ) {}
@@ -204,7 +204,7 @@ export class HookService {
       this.logger.warn({ flowId: flow.id, error: failure }, 'event kept as a failed execution');
     const sync = trigger.response?.mode === 'sync' && !filtered && failure === undefined;
     const waiter = sync
-      ? this.events.waitFor(executionId, trigger.response?.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS)
+      ? this.outcomes.waitFor(executionId, trigger.response?.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS)
       : undefined;
     let launched;
     try {

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import { AppConfig } from 'src/config/app-config';
-import { ExecutionEvents, FinishedExecution } from 'src/executions/execution-events.service';
+import { ExecutionOutcomes, FinishedExecution } from 'src/executions/execution-outcomes.service';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { STEPS_QUEUE } from 'src/queue/queue.constants';
 
@@ -23,13 +23,13 @@ interface FinishedMessage {
  * path reads the execution when the wait runs out.
  */
 @Injectable()
-export class ExecutionEventsRelay implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(ExecutionEventsRelay.name);
+export class ExecutionOutcomesRelay implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ExecutionOutcomesRelay.name);
   private readonly channel: string;
   private subscriber?: Redis;
 
   constructor(
-    private readonly events: ExecutionEvents,
+    private readonly outcomes: ExecutionOutcomes,
     private readonly flows: FlowCacheService,
     @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
     private readonly config: AppConfig,
@@ -38,7 +38,7 @@ export class ExecutionEventsRelay implements OnModuleInit, OnApplicationShutdown
   }
 
   async onModuleInit(): Promise<void> {
-    this.events.relayWith((execution, status) => void this.publish(execution, status));
+    this.outcomes.relayWith((execution, status) => void this.publish(execution, status));
     if (this.config.values.MODE === 'worker') return; // no HTTP here, so no sync request waits here
     const subscriber = this.queue.client.duplicate();
     this.subscriber = subscriber;
@@ -83,7 +83,7 @@ export class ExecutionEventsRelay implements OnModuleInit, OnApplicationShutdown
     try {
       const message = JSON.parse(text) as Partial<FinishedMessage>;
       if (typeof message.id === 'string' && typeof message.status === 'string')
-        this.events.deliver(message.id, message.status);
+        this.outcomes.deliver(message.id, message.status);
     } catch {
       // not ours: ignore
     }

@@ -13,10 +13,10 @@ export type FinishedRelay = (execution: FinishedExecution, status: string) => vo
 /**
  * Tells sync webhook answers that their execution reached a final status. A waiter lives in the
  * process that accepted the request; when the run ends in another process, the news goes through
- * the relay (ExecutionEventsRelay, Redis pub/sub) and comes back here by `deliver`.
+ * the relay (ExecutionOutcomesRelay, Redis pub/sub) and comes back here by `deliver`.
  */
 @Injectable()
-export class ExecutionEvents {
+export class ExecutionOutcomes {
   private readonly local = new EventEmitter().setMaxListeners(0);
   private relay?: FinishedRelay;
 
