@@ -1,6 +1,5 @@
 import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
-
-export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.:\-/]+$/;
+import { EVENT_TYPE_PATTERN } from 'src/steps/event-publisher';
 
 export class EventTriggerDto {
   @IsIn(['event']) type!: 'event';

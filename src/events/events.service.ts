@@ -5,7 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { FlowEvent } from 'src/executions/execution.entity';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { PreparedRun, RunStarter } from 'src/runs/run-starter.service';
-import { EventPublisher } from 'src/steps/step-handler';
+import { EventPublisher } from 'src/steps/event-publisher';
 
 export interface PublishedEvent {
   eventId: string;

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { validateShape } from 'src/common/validate-shape';
 import { EmitStepDto, emitStep, MAX_EMIT_DEPTH } from 'src/steps/emit.step';
-import { EventPublisher, StepFailure, StepRunContext } from 'src/steps/step-handler';
+import { EventPublisher } from 'src/steps/event-publisher';
+import { StepFailure, StepRunContext } from 'src/steps/step-handler';
 
 type Published = Parameters<EventPublisher['publish']>[0];
 

@@ -1,7 +1,7 @@
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { EVENT_TYPE_PATTERN } from 'src/events/event-trigger.dto';
 import { CompiledTemplate, compileTemplate, toText } from 'src/expressions/template';
 import { maskSecrets } from 'src/secrets/secret-cipher';
+import { EVENT_TYPE_PATTERN } from 'src/steps/event-publisher';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepFailure, StepHandler, StepRunContext } from 'src/steps/step-handler';
 

@@ -1,5 +1,6 @@
 import type { ExpressionBindings, ExpressionInput } from 'src/expressions/expression';
 import type { StepBaseDto } from 'src/steps/step-base.dto';
+import type { EventPublisher } from 'src/steps/event-publisher';
 import type { OutboundHttp } from 'src/steps/outbound/http-client';
 import type { OutboundConnections } from 'src/steps/connections/outbound-connections';
 
@@ -17,17 +18,6 @@ export interface StepServices {
   events?: EventPublisher;
   /** Pooled broker, database and mail connections (amqp, mqtt, nats, sql, email steps). */
   connections?: OutboundConnections;
-}
-
-/** Publishes an event to every enabled flow listening to its type (API.md `POST /events`, `emit`). */
-export interface EventPublisher {
-  publish(event: {
-    type: string;
-    data: unknown;
-    idempotencyKey?: string;
-    /** Depth of the executions it starts: 0 from the API, d+1 from an emit at depth d. */
-    depth: number;
-  }): Promise<{ eventId: string; executionIds: string[]; duplicate: boolean }>;
 }
 
 /** What a dry run shows for a step: the request it would send, or the output it would give. */

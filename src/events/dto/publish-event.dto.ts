@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { EVENT_TYPE_PATTERN } from 'src/events/event-trigger.dto';
+import { EVENT_TYPE_PATTERN } from 'src/steps/event-publisher';
 
 /** `POST /api/v1/events` (API.md section 2). */
 export class PublishEventDto {
