@@ -8,11 +8,11 @@ import { Config } from 'src/config/env';
 import { withQuietFramework } from 'src/config/framework-log';
 import { registerRequestLog } from 'src/config/request-log';
 import { registerConsole } from 'src/console/console-static';
+import { MAX_BODY_CEILING } from 'src/flows/definitions/webhook-trigger.dto';
 import { registerHttpMetrics } from 'src/metrics/http-metrics';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { registerBodyReader } from 'src/triggers/hook-ingress';
 import { HookService } from 'src/triggers/hook.service';
-import { MAX_BODY_CEILING } from 'src/triggers/webhook-trigger.dto';
 
 /** The HTTP app (MODE=api or all): used by main.ts and by the end-to-end tests alike. */
 export async function createHttpApp(config: Config): Promise<NestFastifyApplication> {

@@ -1,6 +1,6 @@
 import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/brokers/broker-trigger.dto';
 import { validateShape } from 'src/common/validate-shape';
-import { EventTriggerDto } from 'src/events/event-trigger.dto';
+import { EventTriggerDto } from 'src/flows/definitions/event-trigger.dto';
 import { CompiledBatch, takeBatch } from 'src/executions/batching/batch-settings';
 import { CompiledExpression, compileExpression, ExpressionSyntaxError } from 'src/expressions/expression';
 import { CompiledTemplate, compileTemplate, TemplateSyntaxError } from 'src/expressions/template';
@@ -13,8 +13,8 @@ import { FOR_EACH_DEFAULT_MAX_ITEMS, ForEachStepDto } from 'src/steps/for-each.s
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepHandler } from 'src/steps/step-handler';
 import { STEP_HANDLERS, STEP_TYPES } from 'src/steps/step-registry';
-import { VERIFY_DTO_BY_SCHEME } from 'src/triggers/verification/verify-config.dto';
-import { WebhookTriggerDto } from 'src/triggers/webhook-trigger.dto';
+import { VERIFY_DTO_BY_SCHEME } from 'src/flows/definitions/verify-config.dto';
+import { WebhookTriggerDto } from 'src/flows/definitions/webhook-trigger.dto';
 
 export const MAX_STEPS = 200;
 /** Levels of `branch` and `forEach` inside each other. */

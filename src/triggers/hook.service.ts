@@ -14,17 +14,17 @@ import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { ExecutionLauncher, TriggerChangedError } from 'src/executions/execution-launcher.service';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
+import {
+  VERIFY_DTO_BY_SCHEME,
+  VerifyConfig,
+  VerifyScheme,
+} from 'src/flows/definitions/verify-config.dto';
 import { WebhookTriggerDefinition } from 'src/flows/flow-definition';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { MASK, maskSecrets } from 'src/secrets/secret-cipher';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { MalformedBodyError, normalizeHeaders, parseHookBody } from 'src/triggers/hook-body';
 import { credentialHeader, verifySignature } from 'src/triggers/verification/schemes';
-import {
-  VERIFY_DTO_BY_SCHEME,
-  VerifyConfig,
-  VerifyScheme,
-} from 'src/triggers/verification/verify-config.dto';
 
 export interface HookTarget {
   token: string;

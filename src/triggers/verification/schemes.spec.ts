@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { verifySignature, type VerifyResult } from 'src/triggers/verification/schemes';
-import type { HmacAlgorithm, HmacEncoding, VerifyConfig } from 'src/triggers/verification/verify-config.dto';
+import type { HmacAlgorithm, HmacEncoding, VerifyConfig } from 'src/flows/definitions/verify-config.dto';
 
 const NOW_MS = Date.UTC(2025, 0, 15, 12, 0, 0);
 const NOW_SEC = NOW_MS / 1000;

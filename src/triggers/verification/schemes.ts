@@ -6,7 +6,7 @@ import type {
   ShopifyVerifyDto,
   TokenVerifyDto,
   VerifyConfig,
-} from 'src/triggers/verification/verify-config.dto';
+} from 'src/flows/definitions/verify-config.dto';
 import {
   fail,
   header,

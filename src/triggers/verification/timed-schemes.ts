@@ -2,7 +2,7 @@ import type {
   SlackVerifyDto,
   StandardWebhooksVerifyDto,
   StripeVerifyDto,
-} from 'src/triggers/verification/verify-config.dto';
+} from 'src/flows/definitions/verify-config.dto';
 import {
   fail,
   header,

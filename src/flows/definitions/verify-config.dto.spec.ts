@@ -4,7 +4,7 @@ import {
   VERIFY_DTO_BY_SCHEME,
   VERIFY_SCHEMES,
   type VerifyScheme,
-} from 'src/triggers/verification/verify-config.dto';
+} from 'src/flows/definitions/verify-config.dto';
 
 function errors(scheme: VerifyScheme, plain: object): string[] {
   const instance = plainToInstance(VERIFY_DTO_BY_SCHEME[scheme], plain);
