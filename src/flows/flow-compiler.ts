@@ -5,7 +5,7 @@ import { CompiledBatch, takeBatch } from 'src/executions/batching/batch-settings
 import { CompiledExpression, compileExpression, ExpressionSyntaxError } from 'src/expressions/expression';
 import { CompiledTemplate, compileTemplate, TemplateSyntaxError } from 'src/expressions/template';
 import { FlowDefinition, TriggerDefinition } from 'src/flows/flow-definition';
-import { ScheduleTriggerDto } from 'src/schedules/schedule-trigger.dto';
+import { ScheduleTriggerDto } from 'src/flows/definitions/schedule-trigger.dto';
 import { SIGN_DTO_BY_SCHEME } from 'src/steps/outbound/sign-config.dto';
 import { IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { BranchCaseDefinition, BranchStepDto } from 'src/steps/branch.step';

@@ -1,10 +1,9 @@
 import { CronDate, CronExpression, CronExpressionParser } from 'cron-parser';
+import { DEFAULT_TIMEZONE, validateCron } from 'src/flows/definitions/cron-syntax';
 
 /*
- * Cron planning for schedule triggers: pure functions over cron-parser v5.
- *
- * Syntax: 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field.
- * Macros (`@daily`) and the `H` jitter are refused: every instance must compute the same plan.
+ * Cron planning for schedule triggers: pure functions over cron-parser v5. What a cron may be
+ * (5 or 6 fields, no macros, no `H`) is checked in src/flows/definitions/cron-syntax.ts.
  * Times are computed in the trigger's IANA timezone (default UTC) and returned as UTC instants.
  *
  * Daylight saving time (measured against cron-parser 5.x, pinned by cron.spec.ts):
@@ -21,66 +20,10 @@ import { CronDate, CronExpression, CronExpressionParser } from 'cron-parser';
  *   since they are about elapsed time.
  */
 
-const DEFAULT_TIMEZONE = 'UTC';
-const FIELD_NAMES_5 = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
-const FIELD_NAMES_6 = ['second', ...FIELD_NAMES_5] as const;
 /** Largest time by which a DST change moves clocks back (real zones: 30 min to 1 h; 2 h historically). */
 const MAX_DST_SHIFT_MS = 3 * 60 * 60 * 1000;
 /** Bound on consecutive dropped candidates, so a pathological schedule cannot spin forever. */
 const MAX_SKIPPED = 10_000;
-
-/** `null` when the IANA timezone is known, else a message naming it. */
-export function validateTimezone(timezone: string): string | null {
-  try {
-    new Intl.DateTimeFormat(undefined, { timeZone: timezone });
-  } catch {
-    return `unknown timezone "${timezone}": use an IANA name such as "Europe/Berlin" or "UTC"`;
-  }
-  try {
-    new CronDate(0, timezone);
-  } catch {
-    return `unsupported timezone "${timezone}": use an IANA name such as "Europe/Berlin" or "UTC"`;
-  }
-  return null;
-}
-
-/** `null` when the cron (and the timezone, when given) is valid, else a message naming the problem. */
-export function validateCron(cron: string, timezone?: string): string | null {
-  if (timezone !== undefined) {
-    const timezoneError = validateTimezone(timezone);
-    if (timezoneError !== null) return timezoneError;
-  }
-  const fields = cron
-    .trim()
-    .split(/\s+/)
-    .filter((field) => field !== '');
-  if (fields.length === 0) return 'cron is empty';
-  if (fields.length !== 5 && fields.length !== 6) {
-    return (
-      `cron "${cron}" has ${fields.length} field(s): expected 5 (minute hour day-of-month month day-of-week) ` +
-      'or 6 with a leading seconds field'
-    );
-  }
-  const names = fields.length === 6 ? FIELD_NAMES_6 : FIELD_NAMES_5;
-  for (const [index, field] of fields.entries()) {
-    const name = names[index];
-    if (field.split(',').some((part) => /^h/i.test(part))) {
-      return `cron ${name} field "${field}": the H (random) syntax is not supported`;
-    }
-    const probe = fields.map((_, i) => (i === index ? field : '*')).join(' ');
-    try {
-      CronExpressionParser.parse(probe);
-    } catch (error) {
-      return `cron ${name} field "${field}": ${messageOf(error)}`;
-    }
-  }
-  try {
-    CronExpressionParser.parse(fields.join(' '), { tz: timezone ?? DEFAULT_TIMEZONE }).next();
-  } catch (error) {
-    return `cron "${cron}": ${messageOf(error)}`;
-  }
-  return null;
-}
 
 /** The first planned time strictly after `after`. Throws when the cron or timezone is invalid. */
 export function nextFireAfter(cron: string, timezone: string | undefined, after: Date): Date {
@@ -169,8 +112,4 @@ function isRepeatedWallClock(instant: number, timezone: string): boolean {
 
 function offsetMs(instant: number, timezone: string): number {
   return new CronDate(instant, timezone).getUTCOffset() * 60_000;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

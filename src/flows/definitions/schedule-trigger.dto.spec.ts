@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { ScheduleTriggerDto } from 'src/schedules/schedule-trigger.dto';
+import { ScheduleTriggerDto } from 'src/flows/definitions/schedule-trigger.dto';
 
 function errors(plain: Record<string, unknown>): Record<string, string[]> {
   const found: ValidationError[] = validateSync(plainToInstance(ScheduleTriggerDto, plain), {

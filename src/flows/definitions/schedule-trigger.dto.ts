@@ -7,7 +7,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import { validateCron, validateTimezone } from 'src/schedules/cron';
+import { validateCron, validateTimezone } from 'src/flows/definitions/cron-syntax';
 
 /** The object's `timezone` when it is a known zone; an invalid one is reported on `timezone` itself. */
 function timezoneOf(object: object): string | undefined {
