@@ -7,7 +7,7 @@ import {
   messageIdKey,
 } from 'src/brokers/broker-event';
 import { validateShape } from 'src/common/validate-shape';
-import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/brokers/broker-trigger.dto';
+import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/flows/definitions/broker-trigger.dto';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { jsonNestsDeeperThan, mayHoldSurrogateEscape, unstorableReason } from 'src/common/jsonb';
 import { FlowEvent } from 'src/executions/execution.entity';
-import { BrokerTriggerType } from 'src/brokers/broker-trigger.dto';
+import { BrokerTriggerType } from 'src/flows/definitions/broker-trigger.dto';
 
 /** One message as a consumer hands it over, before it becomes an event. */
 export interface BrokerMessage {

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { BrokerMessage, brokerEvent, messageIdKey } from 'src/brokers/broker-event';
-import { BrokerTriggerType } from 'src/brokers/broker-trigger.dto';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { routeEvent } from 'src/executions/route-event';
+import { BrokerTriggerType } from 'src/flows/definitions/broker-trigger.dto';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { SecretsService } from 'src/secrets/secrets.service';
 

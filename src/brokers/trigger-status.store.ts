@@ -4,9 +4,9 @@ import type { Queue } from 'bull';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { isBrokerTriggerType } from 'src/brokers/broker-trigger.dto';
 import { aggregateStatus, ReportedStatus, TriggerStatus } from 'src/brokers/trigger-status';
 import { AppConfig } from 'src/config/app-config';
+import { isBrokerTriggerType } from 'src/flows/definitions/broker-trigger.dto';
 import type { FlowEntity } from 'src/flows/flow.entity';
 import { STEPS_QUEUE } from 'src/queue/queue.constants';
 

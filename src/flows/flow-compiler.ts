@@ -1,4 +1,4 @@
-import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/brokers/broker-trigger.dto';
+import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/flows/definitions/broker-trigger.dto';
 import { validateShape } from 'src/common/validate-shape';
 import { EventTriggerDto } from 'src/flows/definitions/event-trigger.dto';
 import { CompiledBatch, takeBatch } from 'src/executions/batching/batch-settings';
