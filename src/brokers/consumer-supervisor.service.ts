@@ -210,9 +210,10 @@ export class ConsumerSupervisor
       deliver: async (message) => {
         await this.intake.accept(entry.flow, trigger.type, message);
       },
-      status: (state, error) => {
+      status: (state, detail = {}) => {
         if (this.running.get(id) !== entry) return;
-        const masked = error === undefined ? undefined : this.targets.mask(error);
+        const masked =
+          detail.error === undefined ? detail : { ...detail, error: this.targets.mask(detail.error) };
         entry.statuses.set(key, nextStatus(entry.statuses.get(key), state, masked));
         void this.report(id, entry);
       },

@@ -1,4 +1,3 @@
-import { retryDelayMs, MAX_RETRY_MS } from 'src/brokers/consumers/broker-consumer';
 import { aggregateStatus, nextStatus } from 'src/brokers/trigger-status';
 
 describe('aggregateStatus', () => {
@@ -26,16 +25,53 @@ describe('aggregateStatus', () => {
   });
 });
 
-describe('nextStatus and retryDelayMs', () => {
+describe('nextStatus', () => {
   it('keeps since while the state stays, moves it when the state changes', () => {
-    const first = nextStatus(undefined, 'error', 'a');
-    expect(nextStatus(first, 'error', 'b')).toEqual({ state: 'error', error: 'b', since: first.since });
+    const first = nextStatus(undefined, 'error', { error: 'a' });
+    expect(nextStatus(first, 'error', { error: 'b' })).toEqual({
+      state: 'error',
+      error: 'b',
+      since: first.since,
+    });
     expect(nextStatus(first, 'connected').state).toBe('connected');
   });
 
-  it('backs off exponentially and never waits more than 30 s', () => {
-    expect(retryDelayMs(0, 0.5)).toBe(500);
-    expect(retryDelayMs(3, 0.5)).toBe(4_000);
-    for (let n = 0; n < 40; n++) expect(retryDelayMs(n, 1)).toBeLessThanOrEqual(MAX_RETRY_MS);
+  it('tells the next attempt while the consumer waits, and nothing of it once connected', () => {
+    const waiting = nextStatus(undefined, 'error', {
+      error: 'connect ECONNREFUSED 127.0.0.1:5672',
+      nextAttemptAt: '2030-01-01T00:00:04.000Z',
+    });
+    expect(waiting).toEqual({
+      state: 'error',
+      error: 'connect ECONNREFUSED 127.0.0.1:5672',
+      since: expect.any(String),
+      nextAttemptAt: '2030-01-01T00:00:04.000Z',
+    });
+    expect(nextStatus(waiting, 'connected')).toEqual({ state: 'connected', since: expect.any(String) });
+  });
+
+  it('keeps the next attempt of the report it shows', () => {
+    const at = 1_000_000;
+    expect(
+      aggregateStatus(
+        [
+          { state: 'connected', since: '2030-01-01T00:00:00.000Z', at },
+          {
+            state: 'error',
+            error: 'x',
+            since: '2030-01-01T00:00:01.000Z',
+            nextAttemptAt: '2030-01-01T00:00:09.000Z',
+            at,
+          },
+        ],
+        at,
+        30_000,
+      ),
+    ).toEqual({
+      state: 'error',
+      error: 'x',
+      since: '2030-01-01T00:00:01.000Z',
+      nextAttemptAt: '2030-01-01T00:00:09.000Z',
+    });
   });
 });

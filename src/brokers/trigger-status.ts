@@ -5,7 +5,12 @@ export interface TriggerStatus {
   state: TriggerState;
   error?: string;
   since: string;
+  /** While the consumer waits to try again after a failure: when it will (ISO time). */
+  nextAttemptAt?: string;
 }
+
+/** What a consumer tells with a state: the last error and, while it waits, its next attempt. */
+export type StatusDetail = Pick<TriggerStatus, 'error' | 'nextAttemptAt'>;
 
 /** What one process reports for one flow; `at` is when it last said so (ms). */
 export interface ReportedStatus extends TriggerStatus {
@@ -35,19 +40,24 @@ export function aggregateStatus(
       worst = r;
   }
   if (!worst) return null;
-  return {
-    state: worst.state,
-    ...(worst.error !== undefined ? { error: worst.error } : {}),
-    since: worst.since,
-  };
+  return withDetail(worst.state, worst.since, worst);
 }
 
-/** The status a consumer keeps: a change of state moves `since`, a new error text alone does not. */
+/** The status a consumer keeps: a change of state moves `since`, a new error or next attempt alone does not. */
 export function nextStatus(
   current: TriggerStatus | undefined,
   state: TriggerState,
-  error?: string,
+  detail: StatusDetail = {},
 ): TriggerStatus {
   const since = current && current.state === state ? current.since : new Date().toISOString();
-  return { state, ...(error !== undefined ? { error } : {}), since };
+  return withDetail(state, since, detail);
+}
+
+function withDetail(state: TriggerState, since: string, detail: StatusDetail): TriggerStatus {
+  return {
+    state,
+    ...(detail.error !== undefined ? { error: detail.error } : {}),
+    since,
+    ...(detail.nextAttemptAt !== undefined ? { nextAttemptAt: detail.nextAttemptAt } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { BrokerMessage } from 'src/brokers/broker-event';
-import type { TriggerState } from 'src/brokers/trigger-status';
+import { Backoff } from 'src/brokers/consumers/backoff';
+import type { StatusDetail, TriggerState } from 'src/brokers/trigger-status';
 
 /** Where a consumer connects: the rendered URL and the address the guard allowed (API.md §11). */
 export interface BrokerTarget {
@@ -18,7 +19,7 @@ export interface ConsumerHooks {
   target(): Promise<BrokerTarget>;
   /** Resolves once the message's execution (or its filtered record) is committed; rejects if not. */
   deliver(message: BrokerMessage): Promise<void>;
-  status(state: TriggerState, error?: string): void;
+  status(state: TriggerState, detail?: StatusDetail): void;
   logger: Logger;
 }
 
@@ -32,18 +33,15 @@ export interface ConsumerSession {
   closed: Promise<string | undefined>;
 }
 
-/** Longest wait between connection attempts (API.md §11). */
-export const MAX_RETRY_MS = 30_000;
+/**
+ * A connection that held this long resets the backoff. One lost sooner counts as one more failure, so
+ * a broker that takes the consumer and drops it at once is knocked on ever more slowly, not every second.
+ */
+export const STABLE_AFTER_MS = 10_000;
 /** How long a stop waits for commits in flight before it closes the connection. */
 export const DRAIN_MS = 1_000;
 /** After a failed commit, how long a message is held before it goes back to the broker. */
 export const REDELIVER_AFTER_MS = 1_000;
-
-/** Exponential backoff with jitter: ~0.5 s, 1 s, 2 s … never more than MAX_RETRY_MS. */
-export function retryDelayMs(attempt: number, random = Math.random()): number {
-  const base = Math.min(MAX_RETRY_MS, 500 * 2 ** Math.min(attempt, 16));
-  return Math.min(MAX_RETRY_MS, Math.round(base * (0.8 + 0.4 * random)));
-}
 
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -56,7 +54,10 @@ export function hostText(address: string): string {
 
 /**
  * The connection loop every broker consumer shares: open, consume until the connection ends,
- * wait with backoff, open again — until stopped. Subclasses open a session and halt it.
+ * wait with backoff (src/brokers/consumers/backoff.ts), open again — until stopped. Subclasses open
+ * a session and halt it; none uses its client library's own reconnects, so all three back off, log
+ * and report alike: one warning when the trigger goes down, the failures after it at debug level,
+ * one info line when it is back; the status carries the last error and the next attempt's time.
  */
 export abstract class BrokerConsumer {
   protected stopped = false;
@@ -132,32 +133,54 @@ export abstract class BrokerConsumer {
   }
 
   private async run(): Promise<void> {
-    let failures = 0;
-    let failing = false;
+    const backoff = new Backoff();
+    /** When the trigger went down (a first attempt that failed, or a lost connection); unset while up. */
+    let downSince: number | undefined;
+    this.hooks.status('connecting');
     while (!this.stopped) {
-      if (!failing) this.hooks.status('connecting');
+      let state: TriggerState;
+      let error: string;
       try {
         const session = await this.open();
         if (this.stopped) break;
+        const upSince = Date.now();
         this.hooks.status('connected');
-        failures = 0;
-        failing = false;
+        if (downSince !== undefined) {
+          this.hooks.logger.log(
+            { flowId: this.hooks.flowId, failures: backoff.failures, downForMs: upSince - downSince },
+            'broker trigger connected again',
+          );
+          downSince = undefined;
+        }
         const reason = await session.closed;
         if (this.stopped) break;
-        this.hooks.status('connecting', reason ? `connection lost: ${reason}` : 'connection lost');
-        failing = true;
+        if (Date.now() - upSince >= STABLE_AFTER_MS) backoff.reset();
+        state = 'connecting';
+        error = reason ? `connection lost: ${reason}` : 'connection lost';
       } catch (e) {
         if (this.stopped) break;
-        this.hooks.status('error', errorText(e));
-        this.hooks.logger.warn(
-          { flowId: this.hooks.flowId, err: errorText(e) },
-          'broker trigger could not connect; retrying',
-        );
-        failing = true;
-        failures++;
+        state = 'error';
+        error = errorText(e);
       }
       await this.halt({ forget: false }).catch(() => undefined);
-      await this.sleep(retryDelayMs(failures));
+      if (this.stopped) break;
+      const delay = backoff.next();
+      this.hooks.status(state, { error, nextAttemptAt: new Date(Date.now() + delay).toISOString() });
+      const fields = { flowId: this.hooks.flowId, err: error, failures: backoff.failures, retryInMs: delay };
+      if (downSince === undefined) {
+        downSince = Date.now();
+        this.hooks.logger.warn(
+          fields,
+          state === 'connecting'
+            ? 'broker trigger lost its connection; reconnecting with backoff'
+            : 'broker trigger cannot connect; retrying with backoff',
+        );
+      } else {
+        this.hooks.logger.debug(fields, 'broker trigger still cannot connect');
+      }
+      await this.sleep(delay);
+      // Trying now: the status keeps the last error until the attempt ends, without a next attempt.
+      if (!this.stopped) this.hooks.status(state, { error });
     }
     await this.halt(this.stopOptions).catch(() => undefined);
   }

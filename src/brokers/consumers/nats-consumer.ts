@@ -22,8 +22,6 @@ import type { NatsTriggerDefinition } from 'src/flows/flow-definition';
 const nats = lazyModule<typeof import('nats')>('nats');
 
 const CONNECT_TIMEOUT_MS = 10_000;
-/** The client's own reconnects after a dropped connection, this far apart (plus jitter). */
-const RECONNECT_WAIT_MS = 2_000;
 /** JetStream messages committed at once per consumer. */
 const MAX_IN_FLIGHT = 64;
 /** JetStream API code for "consumer not found". */
@@ -84,27 +82,18 @@ export class NatsConsumer extends BrokerConsumer {
       ...(url.protocol === 'tls:' ? { tls: {} } : {}),
       name: `hookflow trigger ${this.hooks.flowId}`,
       timeout: CONNECT_TIMEOUT_MS,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: RECONNECT_WAIT_MS,
+      // A dropped connection closes: the shared loop reconnects with backoff (the client's own
+      // reconnects wait a fixed time, forever), and opens the subscription or JetStream consumer anew.
+      reconnect: false,
       // Never follow servers the cluster announces: only the address the guard allowed.
       ignoreClusterUpdates: true,
     });
     this.nc = nc;
-    void this.watch(nc);
     const closed = nc.closed().then((e) => (e ? errorText(e) : undefined));
     if (this.trigger.stream && this.trigger.durable)
       await this.consumeStream(nc, this.trigger.stream, this.trigger.durable);
     else this.subscribe(nc);
     return { closed };
-  }
-
-  /** The client reconnects by itself after a drop; the status follows it. */
-  private async watch(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (this.stopped || nc !== this.nc) return;
-      if (s.type === nats().Events.Disconnect) this.hooks.status('connecting', 'connection lost');
-      else if (s.type === nats().Events.Reconnect) this.hooks.status('connected');
-    }
   }
 
   private async consumeStream(nc: NatsConnection, stream: string, durable: string): Promise<void> {
