@@ -71,6 +71,7 @@ export function itemRecordsView(
   body: CompiledStep[],
   steps: Record<string, StepRecord>,
   unrun: StepRecord['status'],
+  loops?: LoopCountersById,
 ): StepView[] {
-  return body.map((s) => view(s, steps, unrun));
+  return body.map((s) => view(s, steps, unrun, loops));
 }

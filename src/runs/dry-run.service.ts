@@ -155,7 +155,8 @@ export class DryRunService {
         steps: { ...ctx.input.steps },
         item,
         index,
-        loops: { [id]: { item, index } },
+        // Every loop around this one too (a nested loop's item sees loops.<outer id>.item).
+        loops: { ...(ctx.input as { loops?: object }).loops, [id]: { item, index } },
       };
       const steps: DryRunStep[] = [];
       for (const [j, s] of loop.steps.entries())

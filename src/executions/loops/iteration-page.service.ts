@@ -4,6 +4,13 @@ import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ListQueryDto, Page } from 'src/common/pagination';
 import { Sql } from 'src/database/sql.service';
 import { IterationRepository } from 'src/executions/loops/iteration.repository';
+import {
+  bodyLoops,
+  enclosingItems,
+  loopPath,
+  loopPathTemplates,
+  parseLoopPath,
+} from 'src/executions/loops/loop-path';
 import { itemRecordsView } from 'src/executions/step-records-view';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { maskSecrets } from 'src/secrets/secret-cipher';
@@ -13,10 +20,14 @@ export const ITEM_STATUSES = ['pending', 'running', 'waiting', 'succeeded', 'fai
 
 /** `GET /executions/{id}/iterations` (API.md section 2). */
 export class ListIterationsDto extends ListQueryDto {
-  @ApiPropertyOptional({ description: 'the forEach step; may be left out when the flow has one' })
+  @ApiPropertyOptional({
+    description:
+      'the forEach step; may be left out when the flow has one. A forEach inside another one runs once per ' +
+      'item of it: `outer[3].inner` names its run in item 3 of `outer`',
+  })
   @IsOptional()
   @IsString()
-  @MaxLength(64)
+  @MaxLength(400)
   step?: string;
 
   @ApiPropertyOptional({ enum: ITEM_STATUSES })
@@ -57,32 +68,53 @@ export class IterationPageService {
     );
     if (!rows[0]) throw new NotFoundException(`execution ${executionId} not found`);
     const flow = await this.flows.get(rows[0].flow_id, rows[0].flow_version);
-    const loops = [...flow.byId.values()].filter((s) => s.loop);
-    let step = q.step === undefined ? undefined : flow.byId.get(q.step);
-    if (q.step === undefined) {
-      if (loops.length !== 1)
-        throw new BadRequestException([
-          `step must name one of this flow's forEach steps: ${loops.map((s) => s.def.id).join(', ') || 'none'}`,
-        ]);
-      step = loops[0];
-    }
-    if (!step?.loop) throw new BadRequestException([`step "${q.step}" is not a forEach step of this flow`]);
+    const templates = loopPathTemplates(flow.steps);
+    const named = () => [...templates.values()].join(', ') || 'none';
+    const path = q.step ?? (templates.size === 1 ? [...templates.values()][0] : undefined);
+    if (path === undefined)
+      throw new BadRequestException([`step must name one of this flow's forEach steps: ${named()}`]);
+    const { stepId } = parseLoopPath(path);
+    const step = flow.byId.get(stepId);
+    // The path's shape must be the flow's: `outer[<index>].inner` for a loop in outer's items.
+    const shape = [
+      ...enclosingItems(path).map((a) => `${parseLoopPath(a.loop).stepId}[<index>].`),
+      stepId,
+    ].join('');
+    if (!step?.loop || templates.get(stepId) !== shape)
+      throw new BadRequestException([`step "${path}" is not a forEach of this flow: ${named()}`]);
     const body = step.loop.steps;
     const found = await this.iterations.page(
       executionId,
-      step.def.id,
+      path,
       q.status,
       decodeItemCursor(q.cursor),
       q.limit + 1,
     );
     const more = found.length > q.limit;
-    const items = (more ? found.slice(0, q.limit) : found).map((r) => ({
+    const shown = more ? found.slice(0, q.limit) : found;
+    // The counters of the loops inside these items (one run per item each).
+    const inner = bodyLoops(body);
+    const counters = await this.iterations.countersOf(
+      executionId,
+      shown.flatMap((r) => inner.map((id) => loopPath(id, { loop: path, idx: r.idx }))),
+    );
+    const items = shown.map((r) => ({
       index: r.idx,
       status: r.status,
       item: r.item,
       ...(r.status === 'succeeded' ? { output: r.output } : {}),
       ...(r.error !== null ? { error: r.error } : {}),
-      steps: itemRecordsView(body, r.steps, r.status === 'cancelled' ? 'cancelled' : 'pending'),
+      steps: itemRecordsView(
+        body,
+        r.steps,
+        r.status === 'cancelled' ? 'cancelled' : 'pending',
+        new Map(
+          inner.flatMap((id) => {
+            const c = counters.get(loopPath(id, { loop: path, idx: r.idx }));
+            return c ? [[id, c] as const] : [];
+          }),
+        ),
+      ),
     }));
     const secrets = Object.values(await this.secrets.values());
     return {

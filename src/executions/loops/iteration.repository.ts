@@ -181,11 +181,24 @@ export class IterationRepository {
     );
   }
 
-  /** Every loop of the execution with its counters (API.md section 6, a forEach's `iterations`). */
+  /** The execution's main-lane loops with their counters (API.md section 6, a forEach's `iterations`). */
   async counters(executionId: string): Promise<Map<string, LoopCounters>> {
     const rows: Array<LoopCounters & { step_id: string }> = await this.sql.rows(
-      `SELECT step_id, total, succeeded, failed, running, pending, cancelled FROM loops WHERE execution_id = $1`,
+      // The main lane's loops only: one inside another loop's items runs once per item (loop-path.ts).
+      `SELECT step_id, total, succeeded, failed, running, pending, cancelled FROM loops
+        WHERE execution_id = $1 AND strpos(step_id, '[') = 0`,
       [executionId],
+    );
+    return new Map(rows.map(({ step_id, ...c }) => [step_id, c]));
+  }
+
+  /** The counters of these runs of loops (their paths, loop-path.ts), by path; a run not started has none. */
+  async countersOf(executionId: string, paths: string[]): Promise<Map<string, LoopCounters>> {
+    if (paths.length === 0) return new Map();
+    const rows: Array<LoopCounters & { step_id: string }> = await this.sql.rows(
+      `SELECT step_id, total, succeeded, failed, running, pending, cancelled FROM loops
+        WHERE execution_id = $1 AND step_id = ANY($2::text[])`,
+      [executionId, paths],
     );
     return new Map(rows.map(({ step_id, ...c }) => [step_id, c]));
   }

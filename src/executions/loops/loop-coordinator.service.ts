@@ -11,12 +11,14 @@ import { ItemKey, keyText } from 'src/executions/loops/iteration.repository';
 import {
   LoopCounts,
   endLoopSql,
+  endNestedLoopSql,
   finishItemsSql,
   lockLoopsSql,
   settleSql,
 } from 'src/executions/loops/loop-sql';
+import { LoopItem, bodyLoops, parseLoopPath } from 'src/executions/loops/loop-path';
 import { CompiledLoop } from 'src/flows/flow-compiler';
-import { stepJobId } from 'src/queue/queue.constants';
+import { itemJobId, stepJobId } from 'src/queue/queue.constants';
 
 /** The end of one item: its final status, the output of its last step that ran, its error. */
 export interface ItemEnd {
@@ -46,8 +48,21 @@ const ACTIVE = `('queued', 'running', 'waiting')`;
 interface Settlement {
   loop: LoopRow;
   statements: string[];
-  /** The main lane's next job when the loop ends (added only if the end was written). */
-  mainJob: string | null;
+  /** When the loop ends: the next job of the lane it stopped (added only if the end was written). */
+  next: Claimed | null;
+}
+
+/** Whoever stopped at a forEach: the main lane (its job fences the execution) or an item of another loop. */
+export interface LoopOwner {
+  executionId: string;
+  /** The job that reached the loop: it must still own the execution (or the item). */
+  fence: string;
+  /** The sequence number of the owner's job after the loop. */
+  nextSeq: number;
+  /** The owner's step records, the forEach's included, to store as the loop starts. */
+  steps: Record<string, StepRecord>;
+  /** Set when the loop runs inside an item of another loop. */
+  item?: LoopItem;
 }
 
 /** Statements sent as one simple-protocol query (one round trip), one result each. */
@@ -61,7 +76,7 @@ async function multi(c: PoolClient, statements: string[]): Promise<QueryResult[]
 function claimsOf(plans: Settlement[], results: QueryResult[]): Claimed[] {
   const claimed: Claimed[] = [];
   let n = 0;
-  for (const { loop: l, statements, mainJob } of plans) {
+  for (const { loop: l, statements, next } of plans) {
     for (const row of results[n].rows as Array<{ idx: number; job_id: string }>) {
       claimed.push({
         data: {
@@ -73,9 +88,7 @@ function claimsOf(plans: Settlement[], results: QueryResult[]): Claimed[] {
         jobId: row.job_id,
       });
     }
-    if (mainJob && (results[n + 1].rowCount ?? 0) > 0) {
-      claimed.push({ data: { v: 1, executionId: l.execution_id, stepId: l.step_id }, jobId: mainJob });
-    }
+    if (next && (results[n + 1].rowCount ?? 0) > 0) claimed.push(next);
     n += statements.length;
   }
   return claimed;
@@ -115,60 +128,78 @@ export class LoopCoordinator {
   }
 
   /**
-   * The main lane reached the forEach: `items` to start it, null to resume it after a retry (failed
-   * and cancelled items run again). False when the job no longer owns the execution.
+   * The main lane (or an item of an outer loop) reached the forEach `loop.id` (its path, loop-path.ts):
+   * `items` to start it, null to resume it after a retry (failed and cancelled items run again). False
+   * when the job no longer owns the execution (or the item).
    */
   async start(
-    ex: { id: string; fence: string; mainSeq: number; steps: Record<string, StepRecord> },
+    owner: LoopOwner,
     loop: { id: string; def: CompiledLoop },
     items: unknown[] | null,
   ): Promise<boolean> {
     const claimed = await this.tx(async (c) => {
-      const owned = await c.query(
-        `UPDATE executions SET status = 'running', steps = $2::jsonb, error = NULL, job_id = NULL, run_at = NULL,
-                started_at = COALESCE(started_at, now()), updated_at = now()
-          WHERE id = $1 AND job_id = $3 AND status IN ${ACTIVE}`,
-        [ex.id, jsonb(ex.steps), ex.fence],
-      );
+      // The owner's record is kept with no job while the loop runs; the loop's end hands it the next.
+      const owned = owner.item
+        ? await c.query(
+            `UPDATE iterations it SET status = 'running', steps = $2::jsonb, job_id = NULL, run_at = NULL, updated_at = now()
+               FROM executions e
+              WHERE it.execution_id = $1 AND it.step_id = $4 AND it.idx = $5 AND it.job_id = $3
+                AND it.status IN ('running', 'waiting') AND e.id = it.execution_id AND e.status IN ${ACTIVE}`,
+            [owner.executionId, jsonb(owner.steps), owner.fence, owner.item.loop, owner.item.idx],
+          )
+        : await c.query(
+            `UPDATE executions SET status = 'running', steps = $2::jsonb, error = NULL, job_id = NULL, run_at = NULL,
+                    started_at = COALESCE(started_at, now()), updated_at = now()
+              WHERE id = $1 AND job_id = $3 AND status IN ${ACTIVE}`,
+            [owner.executionId, jsonb(owner.steps), owner.fence],
+          );
       if (owned.rowCount === 0) return null;
       if (items) {
         await c.query(
           `INSERT INTO loops (execution_id, step_id, total, pending, concurrency, stop_on_error, first_step, main_seq)
            VALUES ($1, $2, $3, $3, $4, $5, $6, $7)`,
           [
-            ex.id,
+            owner.executionId,
             loop.id,
             items.length,
             loop.def.concurrency,
             loop.def.onItemError === 'stop',
             loop.def.steps[0]?.def.id ?? '_',
-            ex.mainSeq,
+            owner.nextSeq,
           ],
         );
         await c.query(
           `INSERT INTO iterations (execution_id, step_id, idx, status, item)
            SELECT $1, $2, (t.ord - 1)::int, 'pending', t.value FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY t(value, ord)`,
-          [ex.id, loop.id, jsonb(items)],
+          [owner.executionId, loop.id, jsonb(items)],
         );
       } else {
+        // An item's own loops that failed or were cancelled resume too (pending: the item's walk
+        // enters them again and finds them started), as the main lane's retry does with this one.
         const reset = await c.query<{ was: string }>(
           `UPDATE iterations it SET status = 'pending', output = NULL, error = NULL, job_id = NULL, run_at = NULL,
-                  updated_at = now()
+                  updated_at = now(),
+                  steps = it.steps || COALESCE(
+                    (SELECT jsonb_object_agg(k, ((it.steps -> k) - 'error') || '{"status": "pending"}'::jsonb)
+                       FROM unnest($3::text[]) k WHERE it.steps -> k ->> 'status' IN ('failed', 'cancelled')),
+                    '{}'::jsonb)
              FROM iterations old
             WHERE it.execution_id = $1 AND it.step_id = $2 AND it.status IN ('failed', 'cancelled')
               AND old.execution_id = it.execution_id AND old.step_id = it.step_id AND old.idx = it.idx
             RETURNING old.status AS was`,
-          [ex.id, loop.id],
+          [owner.executionId, loop.id, bodyLoops(loop.def.steps)],
         );
         const failed = reset.rows.filter((r) => r.was === 'failed').length;
         await c.query(
           `UPDATE loops SET pending = pending + $3, failed = failed - $4, cancelled = cancelled - $5,
                   first_error = NULL, main_seq = $6
             WHERE execution_id = $1 AND step_id = $2`,
-          [ex.id, loop.id, reset.rows.length, failed, reset.rows.length - failed, ex.mainSeq],
+          [owner.executionId, loop.id, reset.rows.length, failed, reset.rows.length - failed, owner.nextSeq],
         );
       }
-      const locked = await c.query<LoopRow>(lockLoopsSql([{ executionId: ex.id, loop: loop.id }]));
+      const locked = await c.query<LoopRow>(
+        lockLoopsSql([{ executionId: owner.executionId, loop: loop.id }]),
+      );
       const plans = locked.rows.map((l) => this.settlement(l));
       return claimsOf(
         plans,
@@ -282,7 +313,7 @@ export class LoopCoordinator {
     const pending = stopping ? 0 : l.pending;
     const active = ['queued', 'running', 'waiting'].includes(l.ex_status);
     const free = active ? Math.max(0, Math.min(l.concurrency - l.running, pending)) : 0;
-    const plan: Settlement = { loop: l, statements: [settleSql(l, stopping, free)], mainJob: null };
+    const plan: Settlement = { loop: l, statements: [settleSql(l, stopping, free)], next: null };
     if (active && pending === 0 && l.running === 0) {
       // Every item is over: the forEach's record goes to the execution, and the main lane goes on.
       const cancelled = l.cancelled + (stopping ? l.pending : 0);
@@ -293,8 +324,19 @@ export class LoopCoordinator {
           ? (l.first_error ?? `${cancelled} items were cancelled`)
           : `${l.failed} of ${l.total} items failed; first: ${l.first_error ?? 'unknown'}`;
       }
-      plan.mainJob = stepJobId(l.execution_id, l.step_id, Number(l.main_seq));
-      plan.statements.push(endLoopSql(l, failed ? 'failed' : 'succeeded', error, plan.mainJob));
+      const status = failed ? 'failed' : 'succeeded';
+      const { stepId, parent } = parseLoopPath(l.step_id);
+      const seq = Number(l.main_seq);
+      if (parent) {
+        // A loop inside an item: that item goes on.
+        const jobId = itemJobId(l.execution_id, parent.loop, parent.idx, stepId, seq);
+        plan.next = { data: { v: 1, executionId: l.execution_id, stepId, item: parent }, jobId };
+        plan.statements.push(endNestedLoopSql(l, stepId, parent, status, error, jobId));
+      } else {
+        const jobId = stepJobId(l.execution_id, l.step_id, seq);
+        plan.next = { data: { v: 1, executionId: l.execution_id, stepId }, jobId };
+        plan.statements.push(endLoopSql(l, status, error, jobId));
+      }
     }
     return plan;
   }

@@ -12,6 +12,7 @@ import { FENCED, FlowWalker, ON_ERROR_KEY, Stop } from 'src/executions/flow-walk
 import { IterationRepository, ItemKey } from 'src/executions/loops/iteration.repository';
 import { LoopCoordinator } from 'src/executions/loops/loop-coordinator.service';
 import { plainPathArray } from 'src/executions/loops/loop-items';
+import { enclosingItems, loopPath, parseLoopPath } from 'src/executions/loops/loop-path';
 import { CompiledFlow, CompiledLoop, CompiledStep } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { RunStepJob, itemJobId, jobSeq } from 'src/queue/queue.constants';
@@ -43,6 +44,16 @@ type LoopInput = ExpressionInput & {
 };
 
 const EXECUTION_ACTIVE = ['queued', 'running', 'waiting'];
+
+/**
+ * What an item's walk sees besides its own records, fixed while its loop runs (the lane around the
+ * loop waits for it): the execution (its event, the main lane's outputs) and, for a loop inside
+ * another loop's item, each enclosing item, outermost first.
+ */
+interface LoopContext {
+  ex: ExecutionState;
+  around: Array<{ stepId: string; idx: number; item: unknown; steps: Record<string, StepRecord> }>;
+}
 
 /** Executions whose loops this process runs items of, kept for their event and earlier outputs. */
 const CONTEXTS_KEPT = 64;
@@ -76,7 +87,7 @@ export class LoopRunner {
    * loop runs (the main lane waits for it), and reading them per item would parse the whole event (which often holds
    * the items) once per item.
    */
-  private readonly contexts = new Map<string, Promise<ExecutionState | null>>();
+  private readonly contexts = new Map<string, Promise<LoopContext | null>>();
 
   constructor(
     private readonly executions: ExecutionRepository,
@@ -99,10 +110,11 @@ export class LoopRunner {
     input: ExpressionInput,
     bindings: ExpressionBindings,
     secretValues: string[],
+    path = step.def.id,
   ): Promise<'continue' | Stop> {
     const id = step.def.id;
     const loop = step.loop as CompiledLoop;
-    if (await this.coordinator.exists(executionId, id)) {
+    if (await this.coordinator.exists(executionId, path)) {
       rec.status = 'running';
       return { kind: 'loop', stepId: id, items: null };
     }
@@ -159,13 +171,13 @@ export class LoopRunner {
     const loop = flow.byId.get(stop.stepId)?.loop;
     if (!loop) throw new Error(`step ${stop.stepId} is not a forEach of flow ${flow.id}`);
     await this.coordinator.start(
-      { id: ex.id, fence: jobId, mainSeq: jobSeq(jobId) + 1, steps },
+      { executionId: ex.id, fence: jobId, nextSeq: jobSeq(jobId) + 1, steps },
       { id: stop.stepId, def: loop },
       stop.items,
     );
   }
 
-  private context(key: ItemKey): Promise<ExecutionState | null> {
+  private context(key: ItemKey): Promise<LoopContext | null> {
     const id = `${key.executionId}/${key.loop}`;
     let hit = this.contexts.get(id);
     if (hit) {
@@ -174,11 +186,23 @@ export class LoopRunner {
       this.contexts.set(id, hit);
       return hit;
     }
-    hit = this.executions.load(key.executionId);
+    hit = this.loadContext(key);
     hit.catch(() => this.contexts.delete(id));
     this.contexts.set(id, hit);
     if (this.contexts.size > CONTEXTS_KEPT) this.contexts.delete(this.contexts.keys().next().value as string);
     return hit;
+  }
+
+  private async loadContext(key: ItemKey): Promise<LoopContext | null> {
+    const ex = await this.executions.load(key.executionId);
+    if (!ex) return null;
+    const around: LoopContext['around'] = [];
+    for (const { loop, idx } of enclosingItems(key.loop)) {
+      const it = await this.iterations.load({ executionId: key.executionId, loop, idx });
+      if (!it) return null;
+      around.push({ stepId: parseLoopPath(loop).stepId, idx, item: it.item, steps: it.steps });
+    }
+    return { ex, around };
   }
 
   /** One job of one item: fenced by the item's job id, as a main-lane job is by the execution's. */
@@ -192,11 +216,13 @@ export class LoopRunner {
       await this.coordinator.cancel(key.executionId);
       return;
     }
-    const ex = await this.context(key);
-    if (!ex) return;
+    const context = await this.context(key);
+    if (!context) return;
+    const { ex, around } = context;
     const flow = await this.flows.get(ex.flowId, ex.flowVersion);
-    const loop = flow.byId.get(key.loop)?.loop;
-    if (!loop) throw new Error(`step ${key.loop} is not a forEach of flow ${flow.id}`);
+    const loopId = parseLoopPath(key.loop).stepId;
+    const loop = flow.byId.get(loopId)?.loop;
+    if (!loop) throw new Error(`step ${loopId} is not a forEach of flow ${flow.id}`);
     const secrets = await this.secrets.values(it.secretsVersion);
     const secretValues = Object.values(secrets);
     const input: LoopInput = {
@@ -206,12 +232,17 @@ export class LoopRunner {
       execution: { id: ex.id },
       item: it.item,
       index: key.idx,
-      loops: { [key.loop]: { item: it.item, index: key.idx } },
+      loops: {},
     };
-    // What the main lane had when it reached the loop; a body step's id is never among them.
-    for (const [id, rec] of Object.entries(ex.steps)) {
-      if (rec.status === 'succeeded' && flow.byId.has(id)) input.steps[id] = rec.output ?? null;
+    // What the main lane had when it reached the loop, then what each enclosing item had when it
+    // reached the loop inside it; a step of this body is never among them.
+    for (const records of [ex.steps, ...around.map((a) => a.steps)]) {
+      for (const [id, rec] of Object.entries(records)) {
+        if (rec.status === 'succeeded' && flow.byId.has(id)) input.steps[id] = rec.output ?? null;
+      }
     }
+    for (const a of around) input.loops[a.stepId] = { item: a.item, index: a.idx };
+    input.loops[loopId] = { item: it.item, index: key.idx };
     const phase = ex.steps[ON_ERROR_KEY];
     if (phase) input.error = phase.output as { stepId: string; message: string };
     const steps: Record<string, StepRecord> = structuredClone(it.steps);
@@ -227,9 +258,8 @@ export class LoopRunner {
         // The item shows as running from its claim on: no extra write while it talks to the world.
         markRunning: () => ({ settle: async () => true }),
         store: (id, rec) => (steps[id] = maskStepRecord(rec, secretValues)),
-        enterLoop: async () => {
-          throw new Error('a forEach inside a forEach is refused when the flow is saved');
-        },
+        enterLoop: (step, rec, into) =>
+          this.enter(ex.id, step, rec, into, { secrets }, secretValues, loopPath(step.def.id, key)),
       },
     );
     const stop = await walker.run();
@@ -273,8 +303,23 @@ export class LoopRunner {
           error: maskErrorText(stop.error, secretValues),
         });
         return;
-      case 'loop':
-        throw new Error('a forEach inside a forEach is refused when the flow is saved');
+      case 'loop': {
+        // A loop inside this item: the item waits, with no job, until that loop's end hands it one.
+        const inner = flow.byId.get(stop.stepId)?.loop;
+        if (!inner) throw new Error(`step ${stop.stepId} is not a forEach of flow ${flow.id}`);
+        await this.coordinator.start(
+          {
+            executionId: ex.id,
+            fence: jobId,
+            nextSeq: jobSeq(jobId) + 1,
+            steps,
+            item: { loop: key.loop, idx: key.idx },
+          },
+          { id: loopPath(stop.stepId, key), def: inner },
+          stop.items,
+        );
+        return;
+      }
     }
   }
 }

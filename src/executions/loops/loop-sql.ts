@@ -99,6 +99,23 @@ export function settleSql(l: LoopCounts, stopping: boolean, free: number): strin
    SELECT idx, job_id FROM c ORDER BY idx`;
 }
 
+/** The forEach's record once every item is over: its status, the outputs in item order, its error. */
+function endedRecord(
+  record: string,
+  l: Pick<LoopCounts, 'execution_id' | 'step_id'>,
+  stepId: string,
+  status: 'succeeded' | 'failed',
+  error: string | null,
+): string {
+  const s = `${lit(stepId)}::text`;
+  return `jsonb_set(${record}, ARRAY[${s}],
+            (COALESCE(${record} -> ${s}, '{"attempts": []}'::jsonb) - 'error')
+            || jsonb_build_object('status', ${lit(status)}::text,
+                 'output', (SELECT COALESCE(jsonb_agg(COALESCE(output, 'null'::jsonb) ORDER BY idx), '[]'::jsonb)
+                              FROM iterations WHERE execution_id = ${lit(l.execution_id)} AND step_id = ${lit(l.step_id)}))
+            || ${error === null ? `'{}'::jsonb` : `jsonb_build_object('error', ${lit(error)}::text)`})`;
+}
+
 /**
  * Every item is over: the forEach's record (the outputs in item order) goes to the execution, with
  * the main lane's next job `jobId`. Changes nothing when another job owns the execution, or it ended.
@@ -109,15 +126,29 @@ export function endLoopSql(
   error: string | null,
   jobId: string,
 ): string {
-  const e = lit(l.execution_id);
-  const s = `${lit(l.step_id)}::text`;
   return `UPDATE executions e
-      SET steps = jsonb_set(e.steps, ARRAY[${s}],
-            (COALESCE(e.steps -> ${s}, '{"attempts": []}'::jsonb) - 'error')
-            || jsonb_build_object('status', ${lit(status)}::text,
-                 'output', (SELECT COALESCE(jsonb_agg(COALESCE(output, 'null'::jsonb) ORDER BY idx), '[]'::jsonb)
-                              FROM iterations WHERE execution_id = ${e} AND step_id = ${s}))
-            || ${error === null ? `'{}'::jsonb` : `jsonb_build_object('error', ${lit(error)}::text)`}),
+      SET steps = ${endedRecord('e.steps', l, l.step_id, status, error)},
           job_id = ${lit(jobId)}, run_at = now(), status = 'running', updated_at = now()
-    WHERE e.id = ${e} AND e.job_id IS NULL AND e.status IN ('queued', 'running', 'waiting')`;
+    WHERE e.id = ${lit(l.execution_id)} AND e.job_id IS NULL AND e.status IN ('queued', 'running', 'waiting')`;
+}
+
+/**
+ * The same for a loop inside another loop's item (src/executions/loops/loop-path.ts): the record goes
+ * to that item's own step records, and the item goes on with its next job `jobId`.
+ */
+export function endNestedLoopSql(
+  l: Pick<LoopCounts, 'execution_id' | 'step_id'>,
+  stepId: string,
+  parent: { loop: string; idx: number },
+  status: 'succeeded' | 'failed',
+  error: string | null,
+  jobId: string,
+): string {
+  return `UPDATE iterations it
+      SET steps = ${endedRecord('it.steps', l, stepId, status, error)},
+          job_id = ${lit(jobId)}, run_at = now(), status = 'running', updated_at = now()
+     FROM executions e
+    WHERE it.execution_id = ${lit(l.execution_id)} AND it.step_id = ${lit(parent.loop)} AND it.idx = ${lit(parent.idx)}
+      AND it.job_id IS NULL AND it.status IN ('running', 'waiting')
+      AND e.id = it.execution_id AND e.status IN ('queued', 'running', 'waiting')`;
 }
