@@ -1,7 +1,7 @@
 import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/flows/definitions/broker-trigger.dto';
 import { validateShape } from 'src/common/validate-shape';
 import { EventTriggerDto } from 'src/flows/definitions/event-trigger.dto';
-import { CompiledBatch, takeBatch } from 'src/executions/batching/batch-settings';
+import { CompiledBatch, takeBatch } from 'src/flows/definitions/trigger-batch';
 import { CompiledExpression, compileExpression, ExpressionSyntaxError } from 'src/expressions/expression';
 import { CompiledTemplate, compileTemplate, TemplateSyntaxError } from 'src/expressions/template';
 import { FlowDefinition, TriggerDefinition } from 'src/flows/flow-definition';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from 'src/config/app-config';
 import { ExpressionBindings, isTruthy } from 'src/expressions/expression';
 import { FlowEvent } from 'src/executions/execution.entity';
-import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-settings';
+import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-group';
 import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
 import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { toItems } from 'src/executions/loops/loop-runner.service';

@@ -7,7 +7,7 @@ import type { Pool, PoolClient } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { jsonb } from 'src/common/jsonb';
-import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-settings';
+import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-group';
 import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
 import { FlowEvent } from 'src/executions/execution.entity';
 import { CompiledFlow } from 'src/flows/flow-compiler';
