@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { jsonNestsDeeperThan, mayHoldSurrogateEscape, unstorableReason } from 'src/common/jsonb';
-import { FlowEvent } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { BrokerTriggerType } from 'src/flows/definitions/broker-trigger.dto';
 
 /** One message as a consumer hands it over, before it becomes an event. */

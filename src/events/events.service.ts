@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { FlowEvent } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { PreparedRun, RunStarter } from 'src/runs/run-starter.service';
 import { EventPublisher } from 'src/steps/event-publisher';

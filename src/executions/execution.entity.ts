@@ -1,4 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { FlowEvent } from 'src/flows/definitions/flow-event';
 import { FlowEntity } from 'src/flows/flow.entity';
 
 export const EXECUTION_STATUSES = [
@@ -43,30 +44,6 @@ export interface StepRecord {
   deliveryId?: string;
   /** A branch's chosen cases (indexes; -1 for `default`), fixed once chosen so a resume walks the same. */
   taken?: number[];
-}
-
-/** The event as every expression sees it (API.md section 3, "The event"). */
-export interface FlowEvent {
-  id: string;
-  type: 'webhook' | 'manual' | 'schedule' | 'event' | 'replay' | 'amqp' | 'mqtt' | 'nats' | 'batch';
-  receivedAt: string;
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  query?: Record<string, unknown>;
-  body: unknown;
-  name?: string;
-  scheduledAt?: string;
-  /** Broker triggers (API.md §11): where the message came from. */
-  source?: {
-    queue?: string;
-    topic?: string;
-    subject?: string;
-    messageId?: string;
-    redelivered?: boolean;
-  };
-  /** A trigger `batch` group's event (type `batch`): its members' whole events, in arrival order. */
-  events?: FlowEvent[];
 }
 
 // Indexes with DESC keys or WHERE clauses live in the migrations; declared here unsynchronized so

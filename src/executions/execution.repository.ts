@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Batcher } from 'src/common/batcher';
 import { jsonb } from 'src/common/jsonb';
 import { Sql } from 'src/database/sql.service';
-import { ExecutionStatus, FlowEvent, StepRecord } from 'src/executions/execution.entity';
+import { ExecutionStatus, StepRecord } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 
 /** A new execution as the accept path writes it. */
 export interface NewExecution {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unstorableReason } from 'src/common/jsonb';
 import { ExpressionInput, isTruthy } from 'src/expressions/expression';
-import { FlowEvent } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { maskSecrets } from 'src/secrets/secret-cipher';
 

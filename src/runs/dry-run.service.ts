@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from 'src/config/app-config';
 import { ExpressionBindings, isTruthy } from 'src/expressions/expression';
-import { FlowEvent } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-group';
 import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
 import { expressionInput, routeEvent } from 'src/executions/route-event';

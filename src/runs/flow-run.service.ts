@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { FlowEvent } from 'src/executions/execution.entity';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { FlowService } from 'src/flows/flow.service';
 import { routeEvent } from 'src/executions/route-event';

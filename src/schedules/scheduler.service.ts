@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from 'src/config/app-config';
 import { runsJobs } from 'src/config/env';
-import { FlowEvent } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { PreparedRun, RunStarter } from 'src/runs/run-starter.service';
 import { planFires } from 'src/schedules/schedule-plan';

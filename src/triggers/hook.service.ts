@@ -8,12 +8,13 @@ import { Sql } from 'src/database/sql.service';
 import { parseSize } from 'src/common/size';
 import { validateShape } from 'src/common/validate-shape';
 import { AppConfig } from 'src/config/app-config';
-import { ExecutionEntity, FlowEvent } from 'src/executions/execution.entity';
+import { ExecutionEntity } from 'src/executions/execution.entity';
 import { ExecutionOutcomes } from 'src/executions/execution-outcomes.service';
 import { expressionInput, routeEvent } from 'src/executions/route-event';
 import { ExecutionLauncher, TriggerChangedError } from 'src/executions/execution-launcher.service';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import {
   VERIFY_DTO_BY_SCHEME,
   VerifyConfig,

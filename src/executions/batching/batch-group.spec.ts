@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-group';
-import { FlowEvent } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { compileFlow, validateDefinition } from 'src/flows/flow-compiler';
 
 const FLOW = { id: '11111111-1111-4111-8111-111111111111', name: 'f', version: 3 };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { unstorableReason } from 'src/common/jsonb';
-import { FlowEvent } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { BATCH_TRIGGER_TYPES, CompiledBatch } from 'src/flows/definitions/trigger-batch';
 import { maskSecrets } from 'src/secrets/secret-cipher';
 

@@ -9,7 +9,7 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { jsonb } from 'src/common/jsonb';
 import { batchEvent, batchGroup, joinsBatch } from 'src/executions/batching/batch-group';
 import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
-import { FlowEvent } from 'src/executions/execution.entity';
+import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import {
