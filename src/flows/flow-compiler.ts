@@ -1,20 +1,20 @@
-import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/flows/definitions/broker-trigger.dto';
+import { IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { validateShape } from 'src/common/validate-shape';
-import { EventTriggerDto } from 'src/flows/definitions/event-trigger.dto';
-import { CompiledBatch, takeBatch } from 'src/flows/definitions/trigger-batch';
 import { CompiledExpression, compileExpression, ExpressionSyntaxError } from 'src/expressions/expression';
 import { CompiledTemplate, compileTemplate, TemplateSyntaxError } from 'src/expressions/template';
-import { FlowDefinition, TriggerDefinition } from 'src/flows/flow-definition';
+import { AmqpTriggerDto, MqttTriggerDto, NatsTriggerDto } from 'src/flows/definitions/broker-trigger.dto';
+import { EventTriggerDto } from 'src/flows/definitions/event-trigger.dto';
 import { ScheduleTriggerDto } from 'src/flows/definitions/schedule-trigger.dto';
-import { SIGN_DTO_BY_SCHEME } from 'src/steps/outbound/sign-config.dto';
-import { IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { CompiledBatch, takeBatch } from 'src/flows/definitions/trigger-batch';
+import { VERIFY_DTO_BY_SCHEME } from 'src/flows/definitions/verify-config.dto';
+import { WebhookTriggerDto } from 'src/flows/definitions/webhook-trigger.dto';
+import { FlowDefinition, TriggerDefinition } from 'src/flows/flow-definition';
 import { BranchCaseDefinition, BranchStepDto } from 'src/steps/branch.step';
 import { FOR_EACH_DEFAULT_MAX_ITEMS, ForEachStepDto } from 'src/steps/for-each.step';
+import { SIGN_DTO_BY_SCHEME } from 'src/steps/outbound/sign-config.dto';
 import { StepBaseDto } from 'src/steps/step-base.dto';
 import { StepHandler } from 'src/steps/step-handler';
 import { STEP_HANDLERS, STEP_TYPES } from 'src/steps/step-registry';
-import { VERIFY_DTO_BY_SCHEME } from 'src/flows/definitions/verify-config.dto';
-import { WebhookTriggerDto } from 'src/flows/definitions/webhook-trigger.dto';
 
 export const MAX_STEPS = 200;
 /** Levels of `branch` and `forEach` inside each other. */
