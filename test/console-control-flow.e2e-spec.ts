@@ -15,7 +15,14 @@ import { waitFor } from './support/wait-for';
 // and filtered, onError steps, a step waiting for a destination, whose circuit is reset from the
 // Destinations page.
 
-const FLOWS = ['route invoices', 'thirty items', 'fragile partner', 'bulk partner', 'Failures to Slack'];
+const FLOWS = [
+  'route invoices',
+  'thirty items',
+  'nested items',
+  'fragile partner',
+  'bulk partner',
+  'Failures to Slack',
+];
 
 async function createFlow(t: TestApp, body: Record<string, unknown>): Promise<any> {
   const res = await t.api('POST', '/api/v1/flows', body);
@@ -173,6 +180,48 @@ describe('console: branch, forEach, onError and destinations', () => {
     const onError = page.locator('.timeline.on-error');
     expect(await page.getByRole('heading', { name: 'On error' }).count()).toBe(1);
     expect(await onError.locator('.timeline-step[data-step="alert"] .badge').textContent()).toBe('succeeded');
+  });
+
+  it('shows the items of a loop inside an outer item, each run paged on its own', async () => {
+    const page = b.page;
+    const flow = await createFlow(t, {
+      name: 'nested items',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'repos',
+          type: 'forEach',
+          items: 'event.body.repos',
+          steps: [
+            {
+              id: 'commits',
+              type: 'forEach',
+              items: 'item.commits',
+              steps: [{ id: 'line', type: 'transform', expression: "loops.repos.item.name & ':' & item" }],
+            },
+          ],
+        },
+      ],
+    });
+    const id = await fireAt(t, flow, {
+      repos: [
+        { name: 'api', commits: ['a1', 'a2'] },
+        { name: 'cli', commits: ['c1', 'c2', 'c3'] },
+      ],
+    });
+    await waitFor(async () => (await execution(t, id)).status === 'succeeded', 30_000);
+    await page.goto(`${t.url}/runs/${id}`);
+    const outer = page.getByRole('region', { name: 'Items of repos', exact: true });
+    const cli = outer.locator(':scope > ol.iterations > .iteration[data-index="1"]');
+    await cli.waitFor();
+    await cli.locator(':scope > details > summary').click();
+    const inner = cli.getByRole('region', { name: 'Items of item 1 commits' });
+    await inner.locator('.iteration[data-index="2"]').waitFor();
+    expect(await cli.locator(':scope > details').getAttribute('open')).not.toBeNull();
+    expect(await inner.locator('.counts dd[data-count="total"]').textContent()).toBe('3');
+    expect(
+      await inner.locator('.iteration .item-value').evaluateAll((els) => els.map((e) => e.textContent)),
+    ).toEqual(['"c1"', '"c2"', '"c3"']);
   });
 
   it('says what a waiting step waits for, and resets the circuit from the Destinations page', async () => {

@@ -93,6 +93,8 @@ export interface StepContext {
   tick: number;
   /** Set for the steps of one forEach item: their labels name the item (ids repeat per item). */
   prefix?: string;
+  /** Set inside a forEach item: that item as a loop path's start (`repos[2]`), for the loops inside it. */
+  within?: string;
 }
 
 export function StepView(props: { step: ExecutionStep; index: number; ctx: StepContext }) {
@@ -130,7 +132,7 @@ export function StepView(props: { step: ExecutionStep; index: number; ctx: StepC
           ))}
         </ol>
       ) : null}
-      {step.iterations && !ctx.prefix ? <ForEachView step={step} ctx={ctx} /> : null}
+      {step.iterations ? <ForEachView step={step} ctx={ctx} /> : null}
       {step.attempts.length === 0 ? null : container ? (
         // A branch's or forEach's own attempt only evaluated `when` / `items`: folded away.
         <details>
@@ -163,10 +165,13 @@ function ForEachView({ step, ctx }: { step: ExecutionStep; ctx: StepContext }) {
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState('');
   const cursor = cursors[cursors.length - 1];
+  // A loop inside another loop's item runs once per such item: its run is named by the path.
+  const path = ctx.within ? `${ctx.within}.${step.id}` : step.id;
+  const name = ctx.prefix ? `${ctx.prefix} ${step.id}` : step.id;
 
   useEffect(() => {
     let live = true;
-    api.iterations(ctx.runId, { step: step.id, status: status || undefined, limit: PAGE_SIZE, cursor }).then(
+    api.iterations(ctx.runId, { step: path, status: status || undefined, limit: PAGE_SIZE, cursor }).then(
       (page) => {
         if (!live) return;
         setItems(page.items);
@@ -178,12 +183,12 @@ function ForEachView({ step, ctx }: { step: ExecutionStep; ctx: StepContext }) {
     return () => {
       live = false;
     };
-  }, [ctx.runId, step.id, status, cursor, ctx.tick]);
+  }, [ctx.runId, path, status, cursor, ctx.tick]);
 
   const pageNo = cursors.length;
-  const filterId = `items-${step.id}-status`;
+  const filterId = `items-${path.replace(/[^A-Za-z0-9_]/g, '-')}-status`;
   return (
-    <section class="foreach" aria-label={`Items of ${step.id}`}>
+    <section class="foreach" aria-label={`Items of ${name}`}>
       <dl class="facts counts">
         <div>
           <dt>Items</dt>
@@ -227,7 +232,7 @@ function ForEachView({ step, ctx }: { step: ExecutionStep; ctx: StepContext }) {
       </div>
       <Notice kind="error">{error}</Notice>
       {items?.length ? (
-        <ol class="iterations" aria-label={`Items of ${step.id}, page ${pageNo}`}>
+        <ol class="iterations" aria-label={`Items of ${name}, page ${pageNo}`}>
           {items.map((it) => (
             <li key={it.index} class={`iteration step-${it.status}`} data-index={it.index}>
               <h4>
@@ -247,7 +252,16 @@ function ForEachView({ step, ctx }: { step: ExecutionStep; ctx: StepContext }) {
                   </summary>
                   <ol class="timeline nested">
                     {it.steps.map((s, i) => (
-                      <StepView key={s.id} step={s} index={i} ctx={{ ...ctx, prefix: `item ${it.index}` }} />
+                      <StepView
+                        key={s.id}
+                        step={s}
+                        index={i}
+                        ctx={{
+                          ...ctx,
+                          prefix: `${ctx.prefix ? `${ctx.prefix} ` : ''}item ${it.index}`,
+                          within: `${path}[${it.index}]`,
+                        }}
+                      />
                     ))}
                   </ol>
                 </details>
