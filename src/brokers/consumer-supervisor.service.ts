@@ -7,7 +7,7 @@ import {
   OnModuleInit,
 } from '@nestjs/common';
 import type { Queue } from 'bull';
-import { BROKER_TRIGGER_TYPES } from 'src/brokers/broker-trigger.dto';
+import { BROKER_TRIGGER_TYPES } from 'src/flows/definitions/broker-trigger.dto';
 import { BrokerIntake } from 'src/brokers/broker-intake.service';
 import { BrokerTargets } from 'src/brokers/broker-targets';
 import { AmqpConsumer } from 'src/brokers/consumers/amqp-consumer';
@@ -164,7 +164,10 @@ export class ConsumerSupervisor
       try {
         await this.startOrUpdate(id, version, current);
       } catch (e) {
-        this.logger.warn({ flowId: id, err: errorText(e) }, 'could not start a broker trigger');
+        this.logger.warn(
+          { flowId: id, err: this.targets.mask(errorText(e)) },
+          'could not start a broker trigger',
+        );
       }
     }
   }
@@ -206,6 +209,7 @@ export class ConsumerSupervisor
     return {
       flowId: id,
       logger: this.logger,
+      mask: (text) => this.targets.mask(text),
       target: () => this.targets.target(trigger),
       deliver: async (message) => {
         await this.intake.accept(entry.flow, trigger.type, message);

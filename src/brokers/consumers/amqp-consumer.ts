@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { lazyModule } from 'src/common/lazy-module';
 import { lowerCaseHeaders, type BrokerMessage } from 'src/brokers/broker-event';
-import { DEFAULT_PREFETCH } from 'src/brokers/broker-trigger.dto';
+import { DEFAULT_PREFETCH } from 'src/flows/definitions/broker-trigger.dto';
 import {
   BrokerConsumer,
   type ConsumerHooks,

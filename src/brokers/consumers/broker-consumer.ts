@@ -20,6 +20,8 @@ export interface ConsumerHooks {
   /** Resolves once the message's execution (or its filtered record) is committed; rejects if not. */
   deliver(message: BrokerMessage): Promise<void>;
   status(state: TriggerState, detail?: StatusDetail): void;
+  /** The text with every secret value masked: errors may quote a URL with its credentials. */
+  mask(text: string): string;
   logger: Logger;
 }
 
@@ -79,7 +81,7 @@ export abstract class BrokerConsumer {
     this.wake?.();
     await this.halt(opts).catch((e: unknown) =>
       this.hooks.logger.warn(
-        { flowId: this.hooks.flowId, err: errorText(e) },
+        { flowId: this.hooks.flowId, err: this.hooks.mask(errorText(e)) },
         'broker consumer did not close cleanly',
       ),
     );
@@ -126,7 +128,7 @@ export abstract class BrokerConsumer {
   /** A failed commit: log it, and hold the message a moment so a database outage is not a hot loop. */
   protected async failed(e: unknown): Promise<void> {
     this.hooks.logger.warn(
-      { flowId: this.hooks.flowId, err: errorText(e) },
+      { flowId: this.hooks.flowId, err: this.hooks.mask(errorText(e)) },
       'broker message not committed; it goes back to the broker',
     );
     if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, REDELIVER_AFTER_MS).unref());
@@ -166,7 +168,12 @@ export abstract class BrokerConsumer {
       if (this.stopped) break;
       const delay = backoff.next();
       this.hooks.status(state, { error, nextAttemptAt: new Date(Date.now() + delay).toISOString() });
-      const fields = { flowId: this.hooks.flowId, err: error, failures: backoff.failures, retryInMs: delay };
+      const fields = {
+        flowId: this.hooks.flowId,
+        err: this.hooks.mask(error),
+        failures: backoff.failures,
+        retryInMs: delay,
+      };
       if (downSince === undefined) {
         downSince = Date.now();
         this.hooks.logger.warn(

@@ -1,7 +1,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { lazyModule } from 'src/common/lazy-module';
 import { lowerCaseHeaders, type BrokerMessage } from 'src/brokers/broker-event';
-import { DEFAULT_MQTT_QOS } from 'src/brokers/broker-trigger.dto';
+import { DEFAULT_MQTT_QOS } from 'src/flows/definitions/broker-trigger.dto';
 import {
   BrokerConsumer,
   type ConsumerHooks,

@@ -166,7 +166,7 @@ export class NatsConsumer extends BrokerConsumer {
         this.track(
           this.hooks.deliver(natsMessage(msg)).catch((e: unknown) => {
             this.hooks.logger.error(
-              { flowId: this.hooks.flowId, err: errorText(e), subject: msg.subject },
+              { flowId: this.hooks.flowId, err: this.hooks.mask(errorText(e)), subject: msg.subject },
               'core NATS message lost: not committed, and core NATS does not redeliver',
             );
           }),
