@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bull';
 import {
   BeforeApplicationShutdown,
   Injectable,
@@ -6,7 +5,6 @@ import {
   OnApplicationBootstrap,
   OnModuleInit,
 } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { BROKER_TRIGGER_TYPES } from 'src/flows/definitions/broker-trigger.dto';
 import { BrokerIntake } from 'src/brokers/broker-intake.service';
 import { BrokerTargets } from 'src/brokers/broker-targets';
@@ -26,7 +24,7 @@ import { BrokerTriggerDefinition, FlowDefinition } from 'src/flows/flow-definiti
 import { FlowChangeListener, FlowService } from 'src/flows/flow.service';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { parseAllowList } from 'src/steps/outbound/address-guard';
-import { STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 /** How often the flows table is read (a change made by another process shows up within this). */
 const SYNC_EVERY_MS = 1_000;
@@ -86,10 +84,10 @@ export class ConsumerSupervisor
     private readonly store: TriggerStatusStore,
     private readonly config: AppConfig,
     secrets: SecretsService,
-    @InjectQueue(STEPS_QUEUE) queue: Queue,
+    queue: StepQueue,
   ) {
     this.targets = new BrokerTargets(parseAllowList(config.values.OUTBOUND_ALLOW), secrets);
-    this.slots = new WorkerSlots(queue.client, config.values.QUEUE_PREFIX, store.reporter);
+    this.slots = new WorkerSlots(queue.redis, config.values.QUEUE_PREFIX, store.reporter);
   }
 
   onModuleInit(): void {

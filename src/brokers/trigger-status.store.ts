@@ -1,6 +1,4 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
@@ -8,7 +6,7 @@ import { aggregateStatus, ReportedStatus, TriggerStatus } from 'src/brokers/trig
 import { AppConfig } from 'src/config/app-config';
 import { isBrokerTriggerType } from 'src/flows/definitions/broker-trigger.dto';
 import type { FlowEntity } from 'src/flows/flow.entity';
-import { STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 /** A report older than this is from a process that is gone (workers refresh theirs every REFRESH_MS). */
 export const STATUS_TTL_MS = 30_000;
@@ -29,7 +27,7 @@ export class TriggerStatusStore {
   readonly reporter = `${hostname()}:${process.pid}:${threadId}:${randomBytes(3).toString('hex')}`;
 
   constructor(
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
+    private readonly queue: StepQueue,
     private readonly config: AppConfig,
   ) {}
 
@@ -41,7 +39,7 @@ export class TriggerStatusStore {
   async report(flowId: string, status: TriggerStatus): Promise<void> {
     const report: ReportedStatus = { ...status, at: Date.now() };
     try {
-      await this.queue.client
+      await this.queue.redis
         .multi()
         .hset(this.key(flowId), this.reporter, JSON.stringify(report))
         .pexpire(this.key(flowId), STATUS_TTL_MS)
@@ -52,7 +50,7 @@ export class TriggerStatusStore {
   }
 
   async clear(flowId: string): Promise<void> {
-    await this.queue.client.hdel(this.key(flowId), this.reporter).catch(() => undefined);
+    await this.queue.redis.hdel(this.key(flowId), this.reporter).catch(() => undefined);
   }
 
   /**
@@ -67,7 +65,7 @@ export class TriggerStatusStore {
       timer = setTimeout(() => resolve(null), READ_TIMEOUT_MS);
     });
     try {
-      const fields = await Promise.race([this.queue.client.hgetall(this.key(flow.id)), timeout]);
+      const fields = await Promise.race([this.queue.redis.hgetall(this.key(flow.id)), timeout]);
       if (!fields) return null;
       const reports = Object.values(fields).flatMap((text) => {
         try {

@@ -1,12 +1,11 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bull';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { DestinationKeys, DestinationRegistry } from 'src/destinations/destination-registry.service';
 import { ACQUIRE_LUA, DESTINATION_KEYS, RELEASE_LUA, RESET_LUA } from 'src/destinations/limiter-scripts';
+import { StepQueue } from 'src/queue/step-queue.service';
 import type { StepTarget } from 'src/steps/step-handler';
 
 /** Slack pacing (API.md §10, should): one message per second per channel or incoming webhook. */
@@ -68,7 +67,7 @@ export class DestinationLimiter implements OnModuleInit {
 
   constructor(
     private readonly registry: DestinationRegistry,
-    @InjectQueue('steps') private readonly queue: Queue,
+    private readonly queue: StepQueue,
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
   ) {}
@@ -155,9 +154,7 @@ export class DestinationLimiter implements OnModuleInit {
   wake(jobIds: string[], tries = 3): void {
     for (const id of jobIds) {
       void (async () => {
-        const job = await this.queue.getJob(id);
-        if (job && (await job.isDelayed())) await job.promote();
-        else if (!job && tries > 1) {
+        if (!(await this.queue.promote(id)) && tries > 1) {
           // The step may still be committing its hand-off: look again shortly.
           setTimeout(() => this.wake([id], tries - 1), tries === 3 ? 150 : 1000).unref();
         }

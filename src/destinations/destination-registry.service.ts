@@ -1,7 +1,5 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -14,7 +12,7 @@ import {
   urlEndpoint,
 } from 'src/destinations/destination-match';
 import { DestinationEntity } from 'src/destinations/destination.entity';
-import { STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 /** How often a process checks that its copy is current when no change message reached it. */
 const CHECK_MS = 2000;
@@ -58,7 +56,7 @@ export class DestinationRegistry implements OnModuleInit, OnApplicationShutdown 
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
+    private readonly queue: StepQueue,
     config: AppConfig,
   ) {
     this.prefix = `${config.values.QUEUE_PREFIX}:dest`;
@@ -67,7 +65,7 @@ export class DestinationRegistry implements OnModuleInit, OnApplicationShutdown 
   }
 
   get redis(): Redis {
-    return this.queue.client;
+    return this.queue.redis;
   }
 
   /** The token the current copy was read under. */
@@ -85,7 +83,7 @@ export class DestinationRegistry implements OnModuleInit, OnApplicationShutdown 
   }
 
   async onModuleInit(): Promise<void> {
-    const subscriber = this.queue.client.duplicate();
+    const subscriber = this.queue.redis.duplicate();
     this.subscriber = subscriber;
     subscriber.on('error', (e: Error) => this.logger.debug({ err: e.message }, 'destination channel error'));
     subscriber.on('message', () => void this.reload().catch(() => undefined));

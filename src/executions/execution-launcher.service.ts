@@ -1,6 +1,4 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
 import { BatchService, ClosedBatch } from 'src/executions/batching/batch.service';
 import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
@@ -9,11 +7,9 @@ import { ExecutionRepository, NewExecution } from 'src/executions/execution.repo
 import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { MetricsService } from 'src/metrics/metrics.service';
-import { RUN_STEP_JOB, RunStepJob, STEPS_QUEUE, stepJobId, stepJobOptions } from 'src/queue/queue.constants';
+import { firstStepOf, RunStepJob, stepJobId } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 import { SecretsService } from 'src/secrets/secrets.service';
-
-/** Step id used in the job id of a flow without steps. */
-const NO_STEP = '_';
 
 export interface Launched {
   executionId: string;
@@ -47,22 +43,19 @@ export class TriggerChangedError extends Error {
 
 /**
  * Starts executions: commits the execution row (with the id of its first job), then enqueues that
- * job. Enqueues from concurrent launches are sent to Redis together. A job lost between commit and
- * enqueue (crash, Redis down) is re-added by the reconciler from the committed row.
+ * job (StepQueue sends the enqueues of concurrent launches to Redis together). A job lost between
+ * commit and enqueue (crash, Redis down) is re-added by the reconciler from the committed row.
  */
 @Injectable()
 export class ExecutionLauncher {
   private readonly logger = new Logger(ExecutionLauncher.name);
-  private outbox: Array<{ name: string; data: RunStepJob; opts: ReturnType<typeof stepJobOptions> }> = [];
-  private flushScheduled = false;
-  private adding = false;
   /** Concurrency keys with a claim in flight, and whether another was asked for meanwhile. */
   private readonly admitting = new Map<string, { again: boolean }>();
 
   constructor(
     private readonly executions: ExecutionRepository,
     private readonly metrics: MetricsService,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
+    private readonly queue: StepQueue,
     private readonly lines: ConcurrencyRepository,
     private readonly secrets: SecretsService,
     private readonly batches: BatchService,
@@ -164,7 +157,7 @@ export class ExecutionLauncher {
   ): { row: NewExecution; firstStep: string } {
     const id = opts.executionId ?? this.newId();
     const status = opts.failure !== undefined ? 'failed' : opts.filtered ? 'filtered' : 'queued';
-    const firstStep = flow.steps[0]?.def.id ?? NO_STEP;
+    const firstStep = firstStepOf(flow);
     return {
       firstStep,
       row: {
@@ -239,31 +232,6 @@ export class ExecutionLauncher {
 
   /** Fire and forget: the row is committed, so a failed add only delays the run until the reconciler. */
   enqueue(data: RunStepJob, jobId: string, delayMs = 0): void {
-    this.outbox.push({ name: RUN_STEP_JOB, data, opts: stepJobOptions(jobId, delayMs) });
-    this.flush();
-  }
-
-  /**
-   * One addBulk in flight: jobs enqueued meanwhile (and within the same tick) go to Redis together
-   * in the next one — fewer round trips and server wake-ups, the same reasoning as Batcher.
-   */
-  private flush(): void {
-    if (this.adding || this.flushScheduled || this.outbox.length === 0) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      const jobs = this.outbox;
-      this.outbox = [];
-      this.adding = true;
-      this.queue
-        .addBulk(jobs)
-        .catch((e: unknown) => {
-          this.logger.warn({ err: e, jobs: jobs.length }, 'enqueue failed; the reconciler will add the jobs');
-        })
-        .finally(() => {
-          this.adding = false;
-          this.flush();
-        });
-    });
+    this.queue.enqueue(data, jobId, delayMs);
   }
 }

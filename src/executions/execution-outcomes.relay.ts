@@ -1,11 +1,9 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import { AppConfig } from 'src/config/app-config';
 import { ExecutionOutcomes, FinishedExecution } from 'src/executions/execution-outcomes.service';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
-import { STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 /** How long boot waits for the subscription before going on (ioredis keeps trying after that). */
 const SUBSCRIBE_WAIT_MS = 5000;
@@ -31,7 +29,7 @@ export class ExecutionOutcomesRelay implements OnModuleInit, OnApplicationShutdo
   constructor(
     private readonly outcomes: ExecutionOutcomes,
     private readonly flows: FlowCacheService,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
+    private readonly queue: StepQueue,
     private readonly config: AppConfig,
   ) {
     this.channel = `${config.values.QUEUE_PREFIX}:execution-finished`;
@@ -40,7 +38,7 @@ export class ExecutionOutcomesRelay implements OnModuleInit, OnApplicationShutdo
   async onModuleInit(): Promise<void> {
     this.outcomes.relayWith((execution, status) => void this.publish(execution, status));
     if (this.config.values.MODE === 'worker') return; // no HTTP here, so no sync request waits here
-    const subscriber = this.queue.client.duplicate();
+    const subscriber = this.queue.redis.duplicate();
     this.subscriber = subscriber;
     subscriber.on('error', (e: Error) => this.logger.warn({ err: e.message }, 'relay connection error'));
     subscriber.on('message', (channel: string, text: string) => {
@@ -70,7 +68,7 @@ export class ExecutionOutcomesRelay implements OnModuleInit, OnApplicationShutdo
       const trigger = flow.definition.trigger;
       if (trigger.type !== 'webhook' || trigger.response?.mode !== 'sync') return;
       const message: FinishedMessage = { id: execution.id, status };
-      await this.queue.client.publish(this.channel, JSON.stringify(message));
+      await this.queue.redis.publish(this.channel, JSON.stringify(message));
     } catch (e) {
       this.logger.warn(
         { err: (e as Error).message, executionId: execution.id },

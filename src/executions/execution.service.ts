@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bull';
 import {
   BadRequestException,
   ConflictException,
@@ -8,7 +7,6 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
-import type { Queue } from 'bull';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { jsonb } from 'src/common/jsonb';
@@ -24,7 +22,8 @@ import { LoopCoordinator } from 'src/executions/loops/loop-coordinator.service';
 import { stepRecordsView } from 'src/executions/step-records-view';
 import { routeEvent } from 'src/executions/route-event';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
-import { RunStepJob, STEPS_QUEUE, stepJobId } from 'src/queue/queue.constants';
+import { firstStepOf, stepJobId } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 import { maskSecrets } from 'src/secrets/secret-cipher';
 import { SecretsService } from 'src/secrets/secrets.service';
 
@@ -47,7 +46,7 @@ export class ExecutionService {
     private readonly secrets: SecretsService,
     private readonly launcher: ExecutionLauncher,
     private readonly audit: AuditService,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
+    private readonly queue: StepQueue,
     private readonly iterations: IterationRepository,
     private readonly loops: LoopCoordinator,
     private readonly batches: BatchService,
@@ -143,7 +142,7 @@ export class ExecutionService {
       }
       for (const { def } of flow.onError) delete e.steps[def.id];
       delete e.steps[ON_ERROR_KEY];
-      const from = failed.find((s) => !s.branch)?.def.id ?? flow.steps[0]?.def.id ?? '_';
+      const from = failed.find((s) => !s.branch)?.def.id ?? firstStepOf(flow);
       // A fresh sequence (the clock) so the new job id never meets one Bull may still hold. An
       // execution of a flow with `concurrency` goes back in line (at its old place) for a slot.
       const jobId = e.concurrencyKey ? null : stepJobId(id, from, Date.now());
@@ -257,8 +256,7 @@ export class ExecutionService {
     // An active job cannot be removed: its attempt finishes, and its result is not written.
     if (jobId) {
       await this.queue
-        .getJob(jobId)
-        .then((job) => job?.remove())
+        .remove(jobId)
         .catch((err: unknown) =>
           this.logger.debug({ err, jobId }, 'job of a cancelled execution not removed'),
         );

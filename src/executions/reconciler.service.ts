@@ -1,6 +1,4 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { AppConfig } from 'src/config/app-config';
 import { BatchService } from 'src/executions/batching/batch.service';
 import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
@@ -8,7 +6,8 @@ import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ExecutionRepository } from 'src/executions/execution.repository';
 import { IterationRepository, keyText } from 'src/executions/loops/iteration.repository';
 import { MetricsService } from 'src/metrics/metrics.service';
-import { RUN_STEP_JOB, RunStepJob, STEPS_QUEUE, stepJobOptions } from 'src/queue/queue.constants';
+import { stepOfJobId } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 const BATCH = 500;
 
@@ -29,7 +28,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     private readonly iterations: IterationRepository,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
+    private readonly queue: StepQueue,
     private readonly lines: ConcurrencyRepository,
     private readonly launcher: ExecutionLauncher,
     private readonly batches: BatchService,
@@ -54,25 +53,16 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       items = (await this.sweepItems()) + (await this.sweepLines()) + (await this.sweepBatches());
       const stale = await this.executions.stale(this.config.values.RECONCILE_AFTER_MS, BATCH);
       if (stale.length === 0) return items;
-      const client = this.queue.client;
-      const keyPrefix = `${this.config.values.QUEUE_PREFIX}:${STEPS_QUEUE}:`;
-      const pipeline = client.pipeline();
-      for (const ex of stale) pipeline.exists(`${keyPrefix}${ex.jobId}`);
-      const results = (await pipeline.exec()) ?? [];
-      const absent = stale.filter((ex, i) => ex.jobId && results[i]?.[1] === 0);
+      const gone = await this.queue.absent(stale.flatMap((ex) => (ex.jobId ? [ex.jobId] : [])));
+      const absent = stale.filter((ex) => ex.jobId && gone.has(ex.jobId));
       // A job that finished between the SELECT and EXISTS is gone too, but its step's progress
       // (a new job id, or a final status) was committed before the job completed: look again.
       const current = await this.executions.currentJobIds(absent.map((ex) => ex.id));
       const missing = absent.filter((ex) => current.get(ex.id) === ex.jobId);
       for (const ex of missing) {
         const jobId = ex.jobId as string;
-        const stepId = jobId.split(':')[1] ?? '_';
         const delay = ex.runAt ? Math.max(0, ex.runAt.getTime() - Date.now()) : 0;
-        await this.queue.add(
-          RUN_STEP_JOB,
-          { v: 1, executionId: ex.id, stepId },
-          stepJobOptions(jobId, delay),
-        );
+        await this.queue.add({ v: 1, executionId: ex.id, stepId: stepOfJobId(jobId) }, jobId, delay);
         added++;
       }
       await this.executions.touch(stale.map((ex) => ex.id));
@@ -131,20 +121,21 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private async sweepItems(): Promise<number> {
     const stale = await this.iterations.stale(this.config.values.RECONCILE_AFTER_MS, BATCH);
     if (stale.length === 0) return 0;
-    const keyPrefix = `${this.config.values.QUEUE_PREFIX}:${STEPS_QUEUE}:`;
-    const pipeline = this.queue.client.pipeline();
-    for (const it of stale) pipeline.exists(`${keyPrefix}${it.jobId}`);
-    const results = (await pipeline.exec()) ?? [];
-    const absent = stale.filter((_it, i) => results[i]?.[1] === 0);
+    const gone = await this.queue.absent(stale.map((it) => it.jobId));
+    const absent = stale.filter((it) => gone.has(it.jobId));
     const current = await this.iterations.currentJobIds(absent);
     let added = 0;
     for (const it of absent.filter((a) => current.get(keyText(a)) === a.jobId)) {
-      const stepId = it.jobId.split(':')[2] ?? '_';
       const delay = it.runAt ? Math.max(0, it.runAt.getTime() - Date.now()) : 0;
       await this.queue.add(
-        RUN_STEP_JOB,
-        { v: 1, executionId: it.executionId, stepId, item: { loop: it.loop, idx: it.idx } },
-        stepJobOptions(it.jobId, delay),
+        {
+          v: 1,
+          executionId: it.executionId,
+          stepId: stepOfJobId(it.jobId),
+          item: { loop: it.loop, idx: it.idx },
+        },
+        it.jobId,
+        delay,
       );
       added++;
     }

@@ -1,9 +1,7 @@
-import { InjectQueue } from '@nestjs/bull';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import type { Job, Queue } from 'bull';
 import { AppConfig } from 'src/config/app-config';
 import { StepRunner } from 'src/executions/step-runner.service';
-import { RUN_STEP_JOB, RunStepJob, STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 /**
  * The worker side of the steps queue (MODE=worker or all). Concurrency comes from
@@ -16,41 +14,37 @@ export class StepRunProcessor implements OnApplicationBootstrap, BeforeApplicati
   private readonly active = new Set<string>();
 
   constructor(
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<RunStepJob>,
+    private readonly queue: StepQueue,
     private readonly runner: StepRunner,
     private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.queue.process(
-      RUN_STEP_JOB,
-      this.config.values.WORKER_CONCURRENCY,
-      async (job: Job<RunStepJob>) => {
-        const started = Date.now();
-        this.active.add(String(job.id));
-        try {
-          await this.runner.run(job.data, String(job.id));
-          this.logger.debug(
-            {
-              jobId: job.id,
-              executionId: job.data.executionId,
-              stepId: job.data.stepId,
-              ms: Date.now() - started,
-            },
-            'job done',
-          );
-        } catch (e) {
-          // Infrastructure trouble (PostgreSQL away): throw so that Bull tries the job again.
-          this.logger.warn(
-            { err: e, jobId: job.id, executionId: job.data.executionId, attempt: job.attemptsMade + 1 },
-            'job failed, will retry',
-          );
-          throw e;
-        } finally {
-          this.active.delete(String(job.id));
-        }
-      },
-    );
+    this.queue.processRuns(this.config.values.WORKER_CONCURRENCY, async (job) => {
+      const started = Date.now();
+      this.active.add(job.id);
+      try {
+        await this.runner.run(job.data, job.id);
+        this.logger.debug(
+          {
+            jobId: job.id,
+            executionId: job.data.executionId,
+            stepId: job.data.stepId,
+            ms: Date.now() - started,
+          },
+          'job done',
+        );
+      } catch (e) {
+        // Infrastructure trouble (PostgreSQL away): throw so that Bull tries the job again.
+        this.logger.warn(
+          { err: e, jobId: job.id, executionId: job.data.executionId, attempt: job.attempt },
+          'job failed, will retry',
+        );
+        throw e;
+      } finally {
+        this.active.delete(job.id);
+      }
+    });
   }
 
   /**
@@ -61,7 +55,7 @@ export class StepRunProcessor implements OnApplicationBootstrap, BeforeApplicati
    */
   async beforeApplicationShutdown(): Promise<void> {
     const graceMs = this.config.values.SHUTDOWN_GRACE_MS;
-    await this.queue.pause(true, true).catch(() => undefined);
+    await this.queue.pauseHere().catch(() => undefined);
     this.logger.log({ active: this.active.size, graceMs }, 'intake stopped; waiting for running attempts');
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
@@ -78,6 +72,6 @@ export class StepRunProcessor implements OnApplicationBootstrap, BeforeApplicati
       'grace period over; attempts still running will be run again by another worker',
     );
     // Without this, the queue's own shutdown hook would wait for those jobs without a bound.
-    await this.queue.close(true).catch(() => undefined);
+    await this.queue.closeNow().catch(() => undefined);
   }
 }

@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import {
@@ -7,10 +6,9 @@ import {
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import type { Queue } from 'bull';
 import type { FastifyReply } from 'fastify';
 import { MetricsService } from 'src/metrics/metrics.service';
-import { STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 @ApiTags('operations')
 @Controller()
@@ -20,7 +18,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicator: HealthIndicatorService,
     private readonly metrics: MetricsService,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
+    private readonly queue: StepQueue,
   ) {}
 
   /** 200 when PostgreSQL and Redis answer, else 503 with terminus' report (not the API error shape). */
@@ -43,7 +41,7 @@ export class HealthController {
         const redis = this.indicator.check('redis');
         try {
           const pong = await Promise.race([
-            this.queue.client.ping(),
+            this.queue.ping(),
             new Promise<string>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
           ]);
           return pong === 'PONG' ? redis.up() : redis.down({ message: pong });

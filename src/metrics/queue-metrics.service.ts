@@ -1,10 +1,8 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { Gauge } from 'prom-client';
 import { AppConfig } from 'src/config/app-config';
 import { MetricsService } from 'src/metrics/metrics.service';
-import { STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 
@@ -13,7 +11,7 @@ const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 export class QueueMetrics implements OnModuleInit {
   constructor(
     private readonly metrics: MetricsService,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
+    private readonly queue: StepQueue,
     private readonly config: AppConfig,
   ) {}
 
@@ -28,14 +26,9 @@ export class QueueMetrics implements OnModuleInit {
       async collect() {
         this.reset();
         // With Redis away a scrape must still answer (without these samples) rather than hang.
-        if (queue.client.status !== 'ready') return;
-        const counts = await Promise.race([
-          queue.getJobCounts().catch(() => null),
-          new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000).unref()),
-        ]);
+        const counts = await queue.counts(1000);
         if (!counts) return;
-        const waiting = counts.waiting + ((counts as { paused?: number }).paused ?? 0);
-        for (const state of STATES) this.set({ state }, state === 'waiting' ? waiting : counts[state]);
+        for (const state of STATES) this.set({ state }, counts[state]);
       },
     });
   }

@@ -1,12 +1,10 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bull';
 import { createServer, Server } from 'node:http';
 import { DataSource } from 'typeorm';
 import { AppConfig } from 'src/config/app-config';
 import { MetricsService } from 'src/metrics/metrics.service';
-import { STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -29,7 +27,7 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue,
+    private readonly queue: StepQueue,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -79,7 +77,7 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
           () => ({ status: 'up' }),
           (e: Error) => ({ status: 'down', message: e.message }),
         ),
-        within(this.queue.client.ping(), 2000).then(
+        within(this.queue.ping(), 2000).then(
           () => ({ status: 'up' }),
           (e: Error) => ({ status: 'down', message: e.message }),
         ),

@@ -47,6 +47,20 @@ export function jobSeq(jobId: string | null): number {
   return Number.isInteger(seq) ? seq : 0;
 }
 
+/** The step a job id names, in both shapes above: the field before the sequence. */
+export function stepOfJobId(jobId: string): string {
+  const fields = jobId.split(':');
+  return fields.length >= 3 ? fields[fields.length - 2] : NO_STEP;
+}
+
+/** The step id in the job id of a flow without steps (its execution ends at its first job). */
+export const NO_STEP = '_';
+
+/** Where an execution of `flow` starts: its first step, or NO_STEP. */
+export function firstStepOf(flow: { steps: ReadonlyArray<{ def: { id: string } }> }): string {
+  return flow.steps[0]?.def.id ?? NO_STEP;
+}
+
 /**
  * Step retries are scheduled by the runner from PostgreSQL state (so they survive a Redis loss);
  * Bull's own attempts only cover infrastructure faults such as PostgreSQL being down mid-job.
@@ -55,6 +69,18 @@ export function stepJobOptions(jobId: string, delayMs: number): JobOptions {
   return {
     jobId,
     delay: delayMs > 0 ? delayMs : undefined,
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
+
+/** The same for a batch group's close job, due `delayMs` (its window) after the group's first event. */
+export function closeBatchJobOptions(executionId: string, delayMs: number): JobOptions {
+  return {
+    jobId: closeBatchJobId(executionId),
+    delay: delayMs,
     attempts: 8,
     backoff: { type: 'exponential', delay: 1000 },
     removeOnComplete: true,

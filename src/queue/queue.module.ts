@@ -1,28 +1,11 @@
-import { BullModule, InjectQueue } from '@nestjs/bull';
-import { Global, Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
+import { BullModule } from '@nestjs/bull';
+import { Global, Module } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config';
 import { skipBullStacktraceParseError } from 'src/queue/bull-job-parse';
 import { STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 skipBullStacktraceParseError();
-
-/** Without an error listener a Redis outage would crash the process; log it and let ioredis reconnect. */
-@Injectable()
-class QueueErrorLogger implements OnModuleInit {
-  private readonly logger = new Logger('Queue');
-  private last = 0;
-
-  constructor(@InjectQueue(STEPS_QUEUE) private readonly queue: Queue) {}
-
-  onModuleInit(): void {
-    this.queue.on('error', (e: Error) => {
-      if (Date.now() - this.last < 5000) return;
-      this.last = Date.now();
-      this.logger.warn({ err: e.message }, 'queue connection error; retrying');
-    });
-  }
-}
 
 @Global()
 @Module({
@@ -42,7 +25,8 @@ class QueueErrorLogger implements OnModuleInit {
     }),
     BullModule.registerQueue({ name: STEPS_QUEUE }),
   ],
-  providers: [QueueErrorLogger],
-  exports: [BullModule],
+  providers: [StepQueue],
+  // BullModule too: tests look the queue up by @nestjs/bull's token.
+  exports: [BullModule, StepQueue],
 })
 export class QueueModule {}

@@ -7,11 +7,9 @@ import { executionInsert, NewExecution } from 'src/executions/execution.reposito
 import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { MetricsService } from 'src/metrics/metrics.service';
-import { stepJobId } from 'src/queue/queue.constants';
+import { firstStepOf, stepJobId } from 'src/queue/queue.constants';
 import { SecretsService } from 'src/secrets/secrets.service';
 
-/** Step id in the job id of a flow without steps (as ExecutionLauncher). */
-const NO_STEP = '_';
 const MAX_ROWS_PER_INSERT = 200;
 
 /** An execution ready to be written: the row, and the job to add once it is committed. */
@@ -40,7 +38,7 @@ export class RunStarter {
   async prepare(flow: CompiledFlow, event: FlowEvent, depth: number): Promise<PreparedRun> {
     const id = this.launcher.newId();
     const route = await routeEvent(flow, event, id, await this.secrets.values());
-    const firstStep = flow.steps[0]?.def.id ?? NO_STEP;
+    const firstStep = firstStepOf(flow);
     const createdAt = new Date();
     const run: PreparedRun = {
       firstStep,

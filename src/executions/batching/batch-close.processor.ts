@@ -1,9 +1,7 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import type { Job, Queue } from 'bull';
 import { BatchService } from 'src/executions/batching/batch.service';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
-import { CLOSE_BATCH_JOB, CloseBatchJob, STEPS_QUEUE } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 
 /** Close jobs run at once per worker process: each is one short transaction. */
 const CLOSE_CONCURRENCY = 2;
@@ -18,13 +16,13 @@ export class BatchCloseProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger(BatchCloseProcessor.name);
 
   constructor(
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<CloseBatchJob>,
+    private readonly queue: StepQueue,
     private readonly batches: BatchService,
     private readonly launcher: ExecutionLauncher,
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.queue.process(CLOSE_BATCH_JOB, CLOSE_CONCURRENCY, async (job: Job<CloseBatchJob>) => {
+    this.queue.processBatchCloses(CLOSE_CONCURRENCY, async (job) => {
       const closed = await this.batches.close(job.data.executionId);
       if (!closed) return;
       this.launcher.started(closed);

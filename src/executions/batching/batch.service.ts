@@ -1,7 +1,5 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
@@ -12,20 +10,13 @@ import { concurrencyGroup } from 'src/executions/concurrency/concurrency-key';
 import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
-import {
-  CLOSE_BATCH_JOB,
-  CloseBatchJob,
-  closeBatchJobId,
-  STEPS_QUEUE,
-  stepJobId,
-} from 'src/queue/queue.constants';
+import { firstStepOf, stepJobId } from 'src/queue/queue.constants';
+import { StepQueue } from 'src/queue/step-queue.service';
 import { SecretsService } from 'src/secrets/secrets.service';
 
 /** Rows of one statement, from a pg client or a TypeORM transaction (each UPDATE is a CTE read by a SELECT). */
 export type Query = <T>(text: string, values: unknown[]) => Promise<T[]>;
 
-/** Step id in the job id of a flow without steps (as ExecutionLauncher). */
-const NO_STEP = '_';
 /** Tries to find or create the open group when concurrent accepts keep creating and closing it. */
 const JOIN_TRIES = 5;
 
@@ -86,7 +77,7 @@ export class BatchService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly flows: FlowCacheService,
     private readonly secrets: SecretsService,
-    @InjectQueue(STEPS_QUEUE) private readonly queue: Queue<CloseBatchJob>,
+    private readonly queue: StepQueue,
   ) {}
 
   private get pool(): Pool {
@@ -143,11 +134,7 @@ export class BatchService {
   afterCommit(flow: CompiledFlow, joined: Joined): void {
     if (joined.duplicate || !joined.created || !flow.batch) return;
     this.queue
-      .add(
-        CLOSE_BATCH_JOB,
-        { v: 1, executionId: joined.executionId },
-        closeJobOptions(joined.executionId, flow.batch.windowMs),
-      )
+      .addCloseBatch(joined.executionId, flow.batch.windowMs)
       .catch((err: unknown) =>
         this.logger.warn(
           { err, executionId: joined.executionId },
@@ -281,7 +268,7 @@ export class BatchService {
         `batch ${executionId} is of flow ${row.flow_id} v${row.flow_version}, not v${flow.version}`,
       );
     const event = await this.fold(q, executionId, row.event);
-    const firstStep = flow.steps[0]?.def.id ?? NO_STEP;
+    const firstStep = firstStepOf(flow);
     let status: ClosedBatch['status'] = 'queued';
     let error: string | null = null;
     let concurrencyKey: string | null = null;
@@ -372,15 +359,4 @@ function clientQuery(c: PoolClient): Query {
 /** TypeORM answers a SELECT (and an INSERT … RETURNING) with its rows: every statement here is one of those. */
 function managerQuery(m: EntityManager): Query {
   return <T>(text: string, values: unknown[]) => m.query<T[]>(text, values);
-}
-
-function closeJobOptions(executionId: string, delayMs: number) {
-  return {
-    jobId: closeBatchJobId(executionId),
-    delay: delayMs,
-    attempts: 8,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: true,
-    removeOnFail: true,
-  };
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { NO_STEP, stepOfJobId } from 'src/queue/queue.constants';
 
 /** First key of the two-int advisory locks taken per concurrency key (the other is hashtext(key)). */
 const CLAIM_LOCK = 7_346_003;
@@ -45,7 +46,7 @@ export class ConcurrencyRepository {
    * those holding a slot. Claims for one key take turns under a transaction-scoped advisory lock, and
    * the counting statement runs after the lock is held — so it sees every claim committed before
    * (READ COMMITTED takes a snapshot per statement) and two processes never hand out one slot twice.
-   * The first job's id is built like the launcher's (`id:firstStep:1`) from the execution's version.
+   * The first job's id is built like stepJobId (`id:firstStep:1`, firstStepOf) from the execution's version.
    */
   async claim(key: string): Promise<ClaimedStart[]> {
     const c = await this.pool.connect();
@@ -64,7 +65,7 @@ export class ConcurrencyRepository {
          UPDATE executions e
             SET job_id = format('%s:%s:%s', e.id,
                   COALESCE((SELECT v.definition->'steps'->0->>'id' FROM flow_versions v
-                             WHERE v.flow_id = e.flow_id AND v.version = e.flow_version), '_'),
+                             WHERE v.flow_id = e.flow_id AND v.version = e.flow_version), $2::text),
                   -- A retried execution back in line: a fresh sequence (the clock), as retry() uses.
                   CASE WHEN e.started_at IS NULL THEN 1
                        ELSE (extract(epoch FROM clock_timestamp()) * 1000)::bigint END),
@@ -72,14 +73,14 @@ export class ConcurrencyRepository {
            FROM next
           WHERE e.id = next.id AND e.status = 'queued' AND e.job_id IS NULL
           RETURNING e.id, e.job_id, e.concurrency_seq`,
-        [key],
+        [key, NO_STEP],
       );
       await c.query('COMMIT');
       const rows = r.rows.sort((a, b) => Number(a.concurrency_seq) - Number(b.concurrency_seq));
       return rows.map((row) => ({
         executionId: row.id,
         jobId: row.job_id,
-        stepId: row.job_id.split(':')[1] ?? '_',
+        stepId: stepOfJobId(row.job_id),
       }));
     } catch (e) {
       await c.query('ROLLBACK').catch((err: unknown) => this.logger.warn({ err }, 'rollback failed'));
