@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Batcher } from 'src/common/batcher';
 import { jsonb } from 'src/common/jsonb';
 import { Sql } from 'src/database/sql.service';
@@ -352,6 +353,32 @@ export class ExecutionRepository {
     await this.sql.rows(
       `UPDATE executions SET updated_at = now() WHERE id = ANY($1::uuid[]) AND status IN ${ACTIVE}`,
       [ids],
+    );
+  }
+
+  /**
+   * A failed execution goes again (ExecutionService.retry), in the caller's transaction: `queued`
+   * with its steps as reset, its error cleared and its next job, or no job (back in line for a slot).
+   */
+  async requeueForRetry(
+    m: EntityManager,
+    id: string,
+    steps: Record<string, StepRecord>,
+    jobId: string | null,
+  ): Promise<void> {
+    await m.query(
+      `UPDATE executions SET status = 'queued', steps = $2::jsonb, error = NULL, job_id = $3, run_at = now(),
+              finished_at = NULL, updated_at = now() WHERE id = $1`,
+      [id, jsonb(steps), jobId],
+    );
+  }
+
+  /** A cancelled execution (ExecutionService.cancel), in the caller's transaction: final, no job. */
+  async markCancelled(m: EntityManager, id: string, steps: Record<string, StepRecord>): Promise<void> {
+    await m.query(
+      `UPDATE executions SET status = 'cancelled', steps = $2::jsonb, job_id = NULL, run_at = NULL,
+              finished_at = now(), updated_at = now() WHERE id = $1`,
+      [id, jsonb(steps)],
     );
   }
 }

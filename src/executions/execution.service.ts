@@ -9,12 +9,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
-import { jsonb } from 'src/common/jsonb';
 import { decodeCursor, Page, toPage } from 'src/common/pagination';
 import { ListExecutionsDto } from 'src/executions/dto/list-executions.dto';
 import { BatchService } from 'src/executions/batching/batch.service';
 import { ExecutionPageRow, pageSql, rangeProblem } from 'src/executions/execution-filter';
 import { ExecutionEntity } from 'src/executions/execution.entity';
+import { ExecutionRepository } from 'src/executions/execution.repository';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ON_ERROR_KEY } from 'src/executions/flow-walker';
 import { IterationRepository } from 'src/executions/loops/iteration.repository';
@@ -42,6 +42,7 @@ export class ExecutionService {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly executions: ExecutionRepository,
     private readonly flows: FlowCacheService,
     private readonly secrets: SecretsService,
     private readonly launcher: ExecutionLauncher,
@@ -146,11 +147,7 @@ export class ExecutionService {
       // A fresh sequence (the clock) so the new job id never meets one Bull may still hold. An
       // execution of a flow with `concurrency` goes back in line (at its old place) for a slot.
       const jobId = e.concurrencyKey ? null : stepJobId(id, from, Date.now());
-      await m.query(
-        `UPDATE executions SET status = 'queued', steps = $2::jsonb, error = NULL, job_id = $3, run_at = now(),
-                finished_at = NULL, updated_at = now() WHERE id = $1`,
-        [id, jsonb(e.steps), jobId],
-      );
+      await this.executions.requeueForRetry(m, id, e.steps, jobId);
       if (bulk) await bulk.record(m);
       else
         await this.audit.record(m, {
@@ -231,11 +228,7 @@ export class ExecutionService {
           delete rec.resumeAt;
         }
       }
-      await m.query(
-        `UPDATE executions SET status = 'cancelled', steps = $2::jsonb, job_id = NULL, run_at = NULL,
-                finished_at = now(), updated_at = now() WHERE id = $1`,
-        [id, jsonb(e.steps)],
-      );
+      await this.executions.markCancelled(m, id, e.steps);
       if (bulk) await bulk.record(m);
       else
         await this.audit.record(m, {
