@@ -160,7 +160,8 @@ function peakRssMb(pid: number): number {
   return round(kb / 1024);
 }
 
-const FANOUT_ITEMS = 1000;
+// BENCH_FANOUT_ITEMS (up to 10,000, a forEach's maxItems) makes a longer run for a profile.
+const FANOUT_ITEMS = Number(process.env.BENCH_FANOUT_ITEMS ?? 1000);
 
 /** API.md section 9: one webhook whose forEach posts each of 1,000 items (concurrency 16) to the receiver. */
 async function fanout(receiverUrl: string): Promise<Record<string, number>> {

@@ -18,7 +18,7 @@ import {
 } from 'src/executions/loops/loop-sql';
 import { LoopItem, bodyLoops, parseLoopPath } from 'src/executions/loops/loop-path';
 import { CompiledLoop } from 'src/flows/flow-compiler';
-import { itemJobId, stepJobId } from 'src/queue/queue.constants';
+import { firstStepOf, itemJobId, stepJobId } from 'src/queue/queue.constants';
 
 /** The end of one item: its final status, the output of its last step that ran, its error. */
 export interface ItemEnd {
@@ -164,7 +164,7 @@ export class LoopCoordinator {
             items.length,
             loop.def.concurrency,
             loop.def.onItemError === 'stop',
-            loop.def.steps[0]?.def.id ?? '_',
+            firstStepOf(loop.def),
             owner.nextSeq,
           ],
         );
@@ -192,7 +192,7 @@ export class LoopCoordinator {
         const failed = reset.rows.filter((r) => r.was === 'failed').length;
         await c.query(
           `UPDATE loops SET pending = pending + $3, failed = failed - $4, cancelled = cancelled - $5,
-                  first_error = NULL, main_seq = $6
+                  first_error = NULL, main_seq = $6, next_idx = 0
             WHERE execution_id = $1 AND step_id = $2`,
           [owner.executionId, loop.id, reset.rows.length, failed, reset.rows.length - failed, owner.nextSeq],
         );

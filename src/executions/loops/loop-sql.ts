@@ -69,32 +69,43 @@ export interface LoopCounts {
   first_step: string;
   main_seq: string;
   first_error: string | null;
+  /** Claims look for pending items from here on (every item before it has been claimed). */
+  next_idx: number;
 }
 
 /**
  * One statement: cancels the pending items when `stopping` (then `free` is 0), claims up to `free`
- * pending items in item order, and writes the loop's counters. Answers the claimed items.
+ * pending items in item order from `next_idx` on (so the index scan starts there, not at the loop's
+ * first item), and writes the loop's counters and the next `next_idx`. Answers the claimed items.
+ * The claim picks its items first, and the update reads them through an index range (the picked
+ * items' first to last): with `idx IN (pick)` alone, statistics that estimate one pending row (a new
+ * loop's, or any on a large table) gave a plan that ran the pick once per pending item — 180 ms per
+ * claim at 8,700 pending items.
  */
 export function settleSql(l: LoopCounts, stopping: boolean, free: number): string {
   const at = `it.execution_id = ${lit(l.execution_id)} AND it.step_id = ${lit(l.step_id)}`;
+  const from = `${at} AND it.idx >= ${lit(l.next_idx)}`;
   return `WITH x AS (
      UPDATE iterations it SET status = 'cancelled', updated_at = now()
-      WHERE ${at} AND it.status = 'pending' AND ${lit(stopping)}
+      WHERE ${from} AND it.status = 'pending' AND ${lit(stopping)}
       RETURNING it.idx),
+   pick AS (
+     SELECT it.idx FROM iterations it WHERE ${from} AND it.status = 'pending' ORDER BY it.idx LIMIT ${lit(free)}),
    c AS (
      UPDATE iterations it
         SET status = 'running', job_id = format('%s:%s#%s:%s:%s', it.execution_id, it.step_id, it.idx,
               ${lit(l.first_step)}::text, ${lit(String(l.main_seq))}::text),
             run_at = now(), updated_at = now()
-      WHERE ${at} AND it.status = 'pending' AND it.idx IN (
-            SELECT it.idx FROM iterations it WHERE ${at} AND it.status = 'pending' ORDER BY it.idx LIMIT ${lit(free)})
+      WHERE ${at} AND it.idx BETWEEN (SELECT min(idx) FROM pick) AND (SELECT max(idx) FROM pick)
+        AND it.idx IN (SELECT idx FROM pick) AND it.status = 'pending'
       RETURNING it.idx, it.job_id),
    u AS (
      UPDATE loops
         SET pending = CASE WHEN ${lit(stopping)} THEN 0 ELSE ${lit(l.pending)} - (SELECT count(*) FROM c) END,
             running = ${lit(l.running)} + (SELECT count(*) FROM c), succeeded = ${lit(l.succeeded)},
             failed = ${lit(l.failed)}, cancelled = ${lit(l.cancelled)} + (SELECT count(*) FROM x),
-            first_error = ${lit(l.first_error)}
+            first_error = ${lit(l.first_error)},
+            next_idx = COALESCE((SELECT max(idx) + 1 FROM c), ${lit(l.next_idx)})
       WHERE execution_id = ${lit(l.execution_id)} AND step_id = ${lit(l.step_id)})
    SELECT idx, job_id FROM c ORDER BY idx`;
 }
