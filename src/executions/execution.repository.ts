@@ -50,6 +50,8 @@ export interface ExecutionProgress {
 }
 
 const ACTIVE = `('queued', 'running', 'waiting')`;
+/** Rows per INSERT of insertIn (a caller's transaction can start many runs at once). */
+const MAX_ROWS_PER_INSERT = 200;
 
 /** The INSERT of new executions from a recordset `v` (of recordsetRow's fields), shared by both inserts. */
 const INSERT_FROM_V = `INSERT INTO executions (id, flow_id, flow_version, status, event, depth, job_id, created_at, finished_at, updated_at, error, concurrency_key, concurrency_seq)
@@ -75,7 +77,7 @@ function recordsetRow(r: NewExecution): Record<string, unknown> {
 }
 
 /**
- * One INSERT for many new executions (used here in batches and by RunStarter in a transaction). The
+ * One INSERT for many new executions (batched inserts, and insertIn in a caller's transaction). The
  * rows travel as one JSON document read by jsonb_to_recordset: one parameter and one parse, where
  * one array per column made the driver escape every event a second time (the profile's largest
  * allocation on the accept path). A row that carries `triggerToken` is only written while that
@@ -205,6 +207,14 @@ export class ExecutionRepository {
    */
   saveProgress(id: string, fenceJobId: string, p: ExecutionProgress): Promise<boolean> {
     return this.writes.submit({ id, fence: fenceJobId, p });
+  }
+
+  /** New executions in the caller's transaction (RunStarter), at most MAX_ROWS_PER_INSERT per statement. */
+  async insertIn(m: EntityManager, rows: NewExecution[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
+      const { text, values } = executionInsert(rows.slice(i, i + MAX_ROWS_PER_INSERT));
+      await m.query(text, values);
+    }
   }
 
   private async insertBatch(rows: NewExecution[]): Promise<boolean[]> {

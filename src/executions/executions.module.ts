@@ -6,6 +6,7 @@ import { ExecutionOutcomesRelay } from 'src/executions/execution-outcomes.relay'
 import { ExecutionOutcomes } from 'src/executions/execution-outcomes.service';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ExecutionRepository } from 'src/executions/execution.repository';
+import { ExecutionRetentionRepository } from 'src/executions/execution-retention.repository';
 import { ExecutionService } from 'src/executions/execution.service';
 import { IterationPageService } from 'src/executions/loops/iteration-page.service';
 import { IterationRepository } from 'src/executions/loops/iteration.repository';
@@ -20,6 +21,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
   providers: [
     BatchService,
     ExecutionRepository,
+    ExecutionRetentionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,
     ExecutionOutcomes,
@@ -33,6 +35,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
   exports: [
     BatchService,
     ExecutionRepository,
+    ExecutionRetentionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,
     ExecutionOutcomes,

@@ -1,11 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryRunner } from 'typeorm';
 import { AppConfig } from 'src/config/app-config';
+import { ExecutionRetentionRepository } from 'src/executions/execution-retention.repository';
 import { MetricsService } from 'src/metrics/metrics.service';
 
-/** Any fixed number, distinct from the migration lock: one pruner at a time across all processes. */
-const PRUNE_LOCK = 7_346_002;
 /** Rows per DELETE: each statement commits on its own, so row locks last one small batch. */
 export const PRUNE_BATCH = 1000;
 /** Breathing room between batches for the hot path (inserts, the runner's updates) and autovacuum. */
@@ -20,24 +17,6 @@ export interface PruneResult {
   idempotencyKeys: number;
 }
 
-// Both statements pick their victims through an index (the partial executions_finished_idx, whose
-// predicate the WHERE repeats; idempotency_keys_created_idx) and skip rows someone else holds.
-const DELETE_EXECUTIONS = `
-  DELETE FROM executions WHERE id IN (
-    SELECT id FROM executions
-     WHERE status IN ('succeeded', 'failed', 'filtered', 'cancelled')
-       AND finished_at < now() - make_interval(days => $1::int)
-     ORDER BY finished_at
-     LIMIT $2
-     FOR UPDATE SKIP LOCKED)`;
-const DELETE_KEYS = `
-  DELETE FROM idempotency_keys WHERE (flow_id, key) IN (
-    SELECT flow_id, key FROM idempotency_keys
-     WHERE created_at < now() - make_interval(days => $1::int)
-     ORDER BY created_at
-     LIMIT $2
-     FOR UPDATE SKIP LOCKED)`;
-
 /**
  * Removes finished executions older than EXECUTION_RETENTION_DAYS, and idempotency keys older than
  * max(7 days, retention), in small batches (see docs/operate.md, "Retention", for why not partitions).
@@ -51,7 +30,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   private running?: Promise<PruneResult | null>;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly repository: ExecutionRetentionRepository,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
   ) {}
@@ -85,38 +64,32 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   private async prune(): Promise<PruneResult | null> {
     const days = this.config.values.EXECUTION_RETENTION_DAYS;
     const started = Date.now();
-    const runner = this.db.createQueryRunner();
     try {
-      await runner.connect();
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
-        PRUNE_LOCK,
-      ])) as Array<{ locked: boolean }>;
-      if (!locked) return null;
-      try {
-        const executions = await this.inBatches(runner, DELETE_EXECUTIONS, days);
+      return await this.repository.withPruneLock(async (session) => {
+        const executions = await this.inBatches((limit) =>
+          session.deleteFinishedExecutions(days, limit),
+        );
         this.metrics.pruned('executions', executions);
-        const idempotencyKeys = await this.inBatches(runner, DELETE_KEYS, Math.max(MIN_KEY_DAYS, days));
+        const idempotencyKeys = await this.inBatches((limit) =>
+          session.deleteIdempotencyKeys(Math.max(MIN_KEY_DAYS, days), limit),
+        );
         this.metrics.pruned('idempotency_keys', idempotencyKeys);
         if (executions + idempotencyKeys > 0) {
           this.logger.log({ executions, idempotencyKeys, durationMs: Date.now() - started }, 'pruned');
         }
         return { executions, idempotencyKeys };
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [PRUNE_LOCK]);
-      }
+      });
     } catch (e) {
       this.logger.warn({ err: (e as Error).message }, 'pruning failed; the next run tries again');
       return null;
-    } finally {
-      await runner.release();
     }
   }
 
-  private async inBatches(runner: QueryRunner, sql: string, days: number): Promise<number> {
+  /** One batch at a time until one comes back short, with a pause between (and a bound per run). */
+  private async inBatches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
     let total = 0;
     for (let i = 0; i < MAX_BATCHES_PER_RUN && !this.stopping; i++) {
-      // TypeORM answers a DELETE with [rows, affected count].
-      const [, affected] = (await runner.query(sql, [days, PRUNE_BATCH])) as [unknown, number];
+      const affected = await deleteBatch(PRUNE_BATCH);
       total += affected;
       if (affected < PRUNE_BATCH) break;
       await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));

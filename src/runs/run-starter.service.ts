@@ -3,14 +3,12 @@ import { EntityManager } from 'typeorm';
 import { BatchService, Joined } from 'src/executions/batching/batch.service';
 import { routeEvent } from 'src/executions/route-event';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
-import { executionInsert, NewExecution } from 'src/executions/execution.repository';
+import { ExecutionRepository, NewExecution } from 'src/executions/execution.repository';
 import { FlowEvent } from 'src/flows/definitions/flow-event';
 import { CompiledFlow } from 'src/flows/flow-compiler';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { firstStepOf, stepJobId } from 'src/queue/queue.constants';
 import { SecretsService } from 'src/secrets/secrets.service';
-
-const MAX_ROWS_PER_INSERT = 200;
 
 /** An execution ready to be written: the row, and the job to add once it is committed. */
 export interface PreparedRun {
@@ -33,6 +31,7 @@ export class RunStarter {
     private readonly secrets: SecretsService,
     private readonly metrics: MetricsService,
     private readonly batches: BatchService,
+    private readonly executions: ExecutionRepository,
   ) {}
 
   async prepare(flow: CompiledFlow, event: FlowEvent, depth: number): Promise<PreparedRun> {
@@ -69,11 +68,10 @@ export class RunStarter {
 
   /** Writes the executions in the caller's transaction (same columns as ExecutionRepository.insert). */
   async insert(m: EntityManager, runs: PreparedRun[]): Promise<void> {
-    const rows = runs.filter((r) => !r.batch).map((r) => r.row);
-    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
-      const { text, values } = executionInsert(rows.slice(i, i + MAX_ROWS_PER_INSERT));
-      await m.query(text, values);
-    }
+    await this.executions.insertIn(
+      m,
+      runs.filter((r) => !r.batch).map((r) => r.row),
+    );
     // Joins lock their group's row until the commit: in the listeners' order, as every publisher does.
     for (const run of runs) {
       if (!run.batch) continue;
