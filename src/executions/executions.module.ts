@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BatchRepository } from 'src/executions/batching/batch.repository';
 import { BatchService } from 'src/executions/batching/batch.service';
 import { ConcurrencyRepository } from 'src/executions/concurrency/concurrency.repository';
 import { ExecutionController } from 'src/executions/execution.controller';
@@ -19,6 +20,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
   imports: [FlowsModule, SecretsModule],
   controllers: [ExecutionController],
   providers: [
+    BatchRepository,
     BatchService,
     ExecutionRepository,
     ExecutionRetentionRepository,
