@@ -12,8 +12,9 @@ import { AuditService } from 'src/audit/audit.service';
 import { decodeCursor, Page, toPage } from 'src/common/pagination';
 import { ListExecutionsDto } from 'src/executions/dto/list-executions.dto';
 import { BatchService } from 'src/executions/batching/batch.service';
-import { ExecutionPageRow, pageSql, rangeProblem } from 'src/executions/execution-filter';
+import { rangeProblem } from 'src/executions/execution-filter';
 import { ExecutionEntity } from 'src/executions/execution.entity';
+import { ExecutionPageRepository, ExecutionSummary } from 'src/executions/execution-page.repository';
 import { ExecutionRepository } from 'src/executions/execution.repository';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
 import { ON_ERROR_KEY } from 'src/executions/flow-walker';
@@ -43,6 +44,7 @@ export class ExecutionService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly executions: ExecutionRepository,
+    private readonly pages: ExecutionPageRepository,
     private readonly flows: FlowCacheService,
     private readonly secrets: SecretsService,
     private readonly launcher: ExecutionLauncher,
@@ -59,27 +61,13 @@ export class ExecutionService {
     const cursor = decodeCursor(query.cursor);
     if (cursor && !isUUID(cursor.id))
       throw new BadRequestException('cursor is not a cursor this API gave out');
-    const { text, values } = pageSql(query, cursor, query.limit + 1);
-    const rows: ExecutionPageRow[] = await this.db.query(text, values);
+    const rows = await this.pages.page(query, cursor, query.limit + 1);
     const secrets = Object.values(await this.secrets.values());
     return toPage(
       rows,
       query.limit,
-      (r) =>
-        maskSecrets(
-          this.summary({
-            id: r.id,
-            flowId: r.flow_id,
-            flowVersion: r.flow_version,
-            status: r.status,
-            error: r.error,
-            createdAt: r.created_at,
-            startedAt: r.started_at,
-            finishedAt: r.finished_at,
-          }),
-          secrets,
-        ),
-      (r) => [r.created_at, r.id],
+      (r) => maskSecrets(this.summary(r), secrets),
+      (r) => [r.createdAt, r.id],
     );
   }
 
@@ -99,12 +87,7 @@ export class ExecutionService {
     return maskSecrets({ ...this.summary(e), event: e.event, ...records }, secrets);
   }
 
-  private summary(
-    e: Pick<
-      ExecutionEntity,
-      'id' | 'flowId' | 'flowVersion' | 'status' | 'error' | 'createdAt' | 'startedAt' | 'finishedAt'
-    >,
-  ): Record<string, unknown> {
+  private summary(e: ExecutionSummary): Record<string, unknown> {
     return {
       id: e.id,
       flowId: e.flowId,

@@ -6,6 +6,7 @@ import { ExecutionController } from 'src/executions/execution.controller';
 import { ExecutionOutcomesRelay } from 'src/executions/execution-outcomes.relay';
 import { ExecutionOutcomes } from 'src/executions/execution-outcomes.service';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { ExecutionPageRepository } from 'src/executions/execution-page.repository';
 import { ExecutionRepository } from 'src/executions/execution.repository';
 import { ExecutionRetentionRepository } from 'src/executions/execution-retention.repository';
 import { ExecutionService } from 'src/executions/execution.service';
@@ -23,6 +24,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
     BatchRepository,
     BatchService,
     ExecutionRepository,
+    ExecutionPageRepository,
     ExecutionRetentionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,
