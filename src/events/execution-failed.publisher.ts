@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Sql } from 'src/database/sql.service';
 import { EventsService } from 'src/events/events.service';
-import { StepRecord } from 'src/executions/execution.entity';
+import { ExecutionFailure, ExecutionFailureRepository } from 'src/executions/execution-failure.repository';
 import { FlowCacheService } from 'src/flows/flow-cache.service';
 import { maskSecrets } from 'src/secrets/secret-cipher';
 import { SecretsService } from 'src/secrets/secrets.service';
@@ -11,18 +10,6 @@ export const EXECUTION_FAILED_EVENT = 'hookflow.execution.failed';
 /** How often the outbox is looked at; a failure alert goes out within about this long. */
 const POLL_MS = 500;
 const BATCH = 50;
-
-interface FailureRow {
-  id: string;
-  execution_id: string;
-  at: Date;
-  flow_id: string | null;
-  flow_version: number | null;
-  flow_name: string | null;
-  error: string | null;
-  steps: Record<string, StepRecord> | null;
-  depth: number | null;
-}
 
 /** What a listener gets as `event.body` (API.md §12). */
 export interface ExecutionFailedData {
@@ -38,7 +25,7 @@ export interface ExecutionFailedData {
  * Publishes `hookflow.execution.failed` on the event bus (API.md §12). Failures are not taken from
  * the runner's memory: a trigger writes them to `execution_failures` in the transaction that makes
  * the execution `failed` (migrations/1764000002100-BulkOperations.ts), whichever path did it — a
- * step, a filter at birth, a row PostgreSQL refused. This drains that outbox: publish with an
+ * step, a filter at birth, a row PostgreSQL refused. This drains that outbox (ExecutionFailureRepository): publish with an
  * idempotency key made of the execution and the outbox row, then delete the row. A process that
  * dies anywhere in between leaves the row, and the next pass (here or in another worker) publishes
  * it again under the same key, which the bus answers with the first event: one event per failure.
@@ -52,7 +39,7 @@ export class ExecutionFailedPublisher implements OnApplicationBootstrap, OnAppli
   private current?: Promise<void>;
 
   constructor(
-    private readonly sql: Sql,
+    private readonly failures: ExecutionFailureRepository,
     private readonly events: EventsService,
     private readonly flows: FlowCacheService,
     private readonly secrets: SecretsService,
@@ -84,30 +71,23 @@ export class ExecutionFailedPublisher implements OnApplicationBootstrap, OnAppli
 
   /** One pass over the outbox; returns how many rows it looked at. */
   async drain(): Promise<number> {
-    const rows = await this.sql.rows<FailureRow>(
-      `SELECT f.id, f.execution_id, f.at, e.flow_id, e.flow_version, fl.name AS flow_name, e.error, e.steps, e.depth
-         FROM execution_failures f
-         LEFT JOIN executions e ON e.id = f.execution_id
-         LEFT JOIN flows fl ON fl.id = e.flow_id
-        ORDER BY f.id LIMIT $1`,
-      [BATCH],
-    );
+    const rows = await this.failures.oldest(BATCH);
     for (const row of rows) {
       try {
         // An execution pruned before its failure went out has nothing left to tell.
-        if (row.flow_id !== null) {
+        if (row.flowId !== null) {
           await this.events.publish({
             type: EXECUTION_FAILED_EVENT,
-            data: await this.data(row, row.flow_id),
-            idempotencyKey: `${EXECUTION_FAILED_EVENT}:${row.execution_id}:${row.id}`,
+            data: await this.data(row, row.flowId),
+            idempotencyKey: `${EXECUTION_FAILED_EVENT}:${row.executionId}:${row.id}`,
             // One deeper than the failed run, so emit chains through failure flows stay bounded.
             depth: (row.depth ?? 0) + 1,
           });
         }
-        await this.sql.rows(`DELETE FROM execution_failures WHERE id = $1`, [row.id]);
+        await this.failures.remove(row.id);
       } catch (e) {
         this.logger.warn(
-          { err: e, executionId: row.execution_id },
+          { err: e, executionId: row.executionId },
           'failure event not published; the next pass tries again',
         );
       }
@@ -115,13 +95,13 @@ export class ExecutionFailedPublisher implements OnApplicationBootstrap, OnAppli
     return rows.length;
   }
 
-  private async data(row: FailureRow, flowId: string): Promise<ExecutionFailedData> {
+  private async data(row: ExecutionFailure, flowId: string): Promise<ExecutionFailedData> {
     const secrets = Object.values(await this.secrets.values());
     return maskSecrets(
       {
-        executionId: row.execution_id,
+        executionId: row.executionId,
         flowId,
-        flowName: row.flow_name,
+        flowName: row.flowName,
         stepId: await this.failedStep(row, flowId),
         error: row.error,
         at: new Date(row.at).toISOString(),
@@ -131,10 +111,10 @@ export class ExecutionFailedPublisher implements OnApplicationBootstrap, OnAppli
   }
 
   /** The step the execution failed at, in the flow's order; null when it failed before any step ran. */
-  private async failedStep(row: FailureRow, flowId: string): Promise<string | null> {
+  private async failedStep(row: ExecutionFailure, flowId: string): Promise<string | null> {
     const steps = row.steps ?? {};
     try {
-      const flow = await this.flows.get(flowId, row.flow_version ?? 0);
+      const flow = await this.flows.get(flowId, row.flowVersion ?? 0);
       const step = flow.steps.find(({ def }) => steps[def.id]?.status === 'failed' && !def.continueOnError);
       if (step) return step.def.id;
     } catch {

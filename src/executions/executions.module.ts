@@ -6,6 +6,7 @@ import { ExecutionController } from 'src/executions/execution.controller';
 import { ExecutionOutcomesRelay } from 'src/executions/execution-outcomes.relay';
 import { ExecutionOutcomes } from 'src/executions/execution-outcomes.service';
 import { ExecutionLauncher } from 'src/executions/execution-launcher.service';
+import { ExecutionFailureRepository } from 'src/executions/execution-failure.repository';
 import { ExecutionPageRepository } from 'src/executions/execution-page.repository';
 import { ExecutionRepository } from 'src/executions/execution.repository';
 import { ExecutionRetentionRepository } from 'src/executions/execution-retention.repository';
@@ -25,6 +26,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
     BatchService,
     ExecutionRepository,
     ExecutionPageRepository,
+    ExecutionFailureRepository,
     ExecutionRetentionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,
@@ -39,6 +41,7 @@ import { SecretsModule } from 'src/secrets/secrets.module';
   exports: [
     BatchService,
     ExecutionRepository,
+    ExecutionFailureRepository,
     ExecutionRetentionRepository,
     ConcurrencyRepository,
     ExecutionLauncher,
