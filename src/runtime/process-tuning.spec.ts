@@ -1,6 +1,7 @@
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerResourceLimits } from 'src/runtime/process-tuning';
 
 describe('lowerThreadPriority', () => {
   // Per-thread nice values and /proc/thread-self are Linux's.
@@ -34,5 +35,13 @@ describe('lowerThreadPriority', () => {
     } finally {
       await worker.terminate();
     }
+  });
+});
+
+describe('workerResourceLimits', () => {
+  it("gives a worker thread the young generation of the command line's --max-semi-space-size, else V8's own", () => {
+    expect(workerResourceLimits(['--max-semi-space-size=4'])).toEqual({ maxYoungGenerationSizeMb: 12 });
+    expect(workerResourceLimits(['--heap-growing-percent=25'])).toEqual({});
+    expect(workerResourceLimits([])).toEqual({});
   });
 });

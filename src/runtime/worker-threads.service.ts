@@ -5,6 +5,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { AppConfig } from 'src/config/app-config';
 import { Config, workerThreadCount } from 'src/config/env';
 import { MetricsService } from 'src/metrics/metrics.service';
+import { workerResourceLimits } from 'src/runtime/process-tuning';
 import type { FromThread, ToThread } from 'src/runtime/thread-messages';
 
 const BOOT_TIMEOUT_MS = 60_000;
@@ -52,7 +53,10 @@ export class WorkerThreads implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private start(index: number, config: Config): Promise<void> {
-    const thread = new Worker(join(__dirname, '..', 'worker-thread.js'), { workerData: { config } });
+    const thread = new Worker(join(__dirname, '..', 'worker-thread.js'), {
+      workerData: { config },
+      resourceLimits: workerResourceLimits(),
+    });
     this.threads.push(thread);
     this.metrics.addSource(() => this.metricsOf(thread));
     return new Promise<void>((resolve, reject) => {
