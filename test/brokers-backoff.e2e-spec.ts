@@ -65,7 +65,8 @@ describe('broker triggers that cannot connect back off, log once and tell their 
       };
       Reflect.set(Logger.prototype, level, spy);
     }
-    t = await bootApp();
+    // One thread: the consumers log where the spies above listen (a worker thread has its own Logger).
+    t = await bootApp({ WORKER_THREADS: '0' });
     amqp = await connect(AMQP_URL);
     ch = await amqp.createChannel();
   });

@@ -235,10 +235,13 @@ describe('console: sparklines, the 1 h range and the dark theme', () => {
       /^Runs per minute over the last 1 h: 12 in all, 9 succeeded, 3 failed, 0 filtered, 0 cancelled; at most \d+ in one minute; highest p95 duration .+\.$/,
     );
     // 60 or 61 minute buckets (from is rounded down to a minute): one bar slot each.
-    const slots = await chart
-      .locator('rect')
-      .evaluateAll((els: any[]) => els.map((e) => Number(e.getAttribute('width'))));
-    expect(slots.length).toBeGreaterThan(0);
+    // The bars are drawn after the label: wait until the minute buckets replaced the hours.
+    const slots = await waitFor(async () => {
+      const widths = await chart
+        .locator('rect')
+        .evaluateAll((els: any[]) => els.map((e) => Number(e.getAttribute('width'))));
+      return widths.length > 0 && Math.max(...widths) < 600 / 59 ? widths : null;
+    }, 10_000);
     expect(Math.max(...slots)).toBeLessThan(600 / 59);
     const legend = async (key: string) =>
       Number(await card.locator(`.insights-legend li[data-series="${key}"] strong`).textContent());

@@ -65,6 +65,52 @@ describe('no gap loses work', () => {
     }
   });
 
+  it('re-adds a job whose hash was left in no list (a move that failed across a Redis restart)', async () => {
+    const rx = await new Receiver().start();
+    const prefix = process.env.QUEUE_PREFIX ?? 'hookflow';
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const api = await bootApp({ MODE: 'api' });
+    let worker;
+    try {
+      const created = await api.api('POST', '/api/v1/flows', {
+        name: 'orphan hashes',
+        trigger: { type: 'webhook' },
+        steps: [
+          {
+            id: 'go',
+            type: 'http',
+            method: 'POST',
+            url: `${rx.url}/orphaned`,
+            body: { n: '{{ event.body.n }}' },
+          },
+        ],
+      });
+      const hook = `${api.url}/hooks/${created.body.trigger.token}`;
+      const ids: string[] = [];
+      for (let n = 0; n < 3; n++) ids.push((await fire(hook, { n })).body.executionId as string);
+      const jobKeys = async (): Promise<string[]> =>
+        (await Promise.all(ids.map((id) => redis.keys(`${prefix}:steps:${id}:*`)))).flat();
+      await waitFor(async () => (await jobKeys()).length === 3, 5000);
+      // The jobs leave the wait list; their hashes stay, as Bull's failed move leaves them.
+      await redis.del(`${prefix}:steps:wait`);
+      expect(await jobKeys()).toHaveLength(3);
+
+      worker = await bootApp({ MODE: 'all', RECONCILE_INTERVAL_MS: '200', RECONCILE_AFTER_MS: '0' });
+      await waitFor(() => rx.at('/orphaned').length >= 3, 15_000);
+      expect(
+        rx
+          .at('/orphaned')
+          .map((r) => (r.json as { n: number }).n)
+          .sort(),
+      ).toEqual([0, 1, 2]);
+    } finally {
+      await worker?.close();
+      await api.close();
+      redis.disconnect();
+      await rx.stop();
+    }
+  });
+
   it('re-adds only jobs that are really missing, not one that finished while it looked', async () => {
     const prefix = process.env.QUEUE_PREFIX ?? 'hookflow';
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');

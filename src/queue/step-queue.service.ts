@@ -26,6 +26,25 @@ export type JobCounts = Record<'waiting' | 'active' | 'delayed' | 'failed', numb
  * The steps queue (Bull, the queue @nestjs/bull registers as STEPS_QUEUE): every add, remove, look-up
  * and handler of its jobs goes through here, with the job ids and options of queue.constants.ts.
  */
+/**
+ * KEYS: the active, wait and paused lists and the delayed set; ARGV[1]: the job key prefix, then the
+ * job ids. Answers the ids with no job: no hash, or an orphan hash (deleted here, see absent()).
+ */
+const ABSENT_JOBS = `
+local gone = {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local key = ARGV[1] .. id
+  if redis.call('EXISTS', key) == 0 then
+    gone[#gone + 1] = id
+  elseif not redis.call('LPOS', KEYS[1], id) and not redis.call('LPOS', KEYS[2], id)
+      and not redis.call('LPOS', KEYS[3], id) and not redis.call('ZSCORE', KEYS[4], id) then
+    redis.call('DEL', key, key .. ':logs')
+    gone[#gone + 1] = id
+  end
+end
+return gone`;
+
 @Injectable()
 export class StepQueue implements OnModuleInit {
   private readonly logger = new Logger('Queue');
@@ -93,15 +112,23 @@ export class StepQueue implements OnModuleInit {
   }
 
   /**
-   * Which of these job ids Bull holds no job for, in one round trip (an EXISTS of each job's hash).
-   * An id whose check failed counts as present.
+   * Which of these job ids Bull holds no job for, in one round trip: no hash, or a hash in none of
+   * the lists a job waits or runs in. The second is what a move that failed across a Redis restart
+   * leaves (Bull writes a failed job's reason into its hash before the script that finds it gone):
+   * Bull would take an add of that id for a repeat and drop it, so the script deletes the hash, and
+   * the caller's re-add goes through. Atomic, so no job moves between the look and the delete.
    */
   async absent(jobIds: readonly string[]): Promise<Set<string>> {
     if (jobIds.length === 0) return new Set();
-    const pipeline = this.queue.client.pipeline();
-    for (const id of jobIds) pipeline.exists(this.queue.toKey(id));
-    const results = (await pipeline.exec()) ?? [];
-    return new Set(jobIds.filter((_id, i) => results[i]?.[1] === 0));
+    const lists = ['active', 'wait', 'paused', 'delayed'].map((l) => this.queue.toKey(l));
+    const gone = (await this.queue.client.eval(
+      ABSENT_JOBS,
+      lists.length,
+      ...lists,
+      this.queue.toKey(''),
+      ...jobIds,
+    )) as string[];
+    return new Set(gone);
   }
 
   /** Jobs by state, or null when Redis is not ready or does not answer within `timeoutMs`. */

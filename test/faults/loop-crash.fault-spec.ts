@@ -20,16 +20,25 @@ function arrivals(rx: Receiver, path: string): Map<string, number> {
 }
 
 async function succeeded(engine: EngineProcess, id: string): Promise<any> {
-  return waitFor(
-    async () => {
-      const ex = await api(engine.url, 'GET', `/api/v1/executions/${id}`);
-      if (ex.status === 'failed' || ex.status === 'cancelled')
-        throw new Error(`execution ${ex.status}: ${ex.error}`);
-      return ex.status === 'succeeded' ? ex : null;
-    },
-    120_000,
-    300,
-  );
+  let last: any;
+  try {
+    return await waitFor(
+      async () => {
+        last = await api(engine.url, 'GET', `/api/v1/executions/${id}`);
+        if (last.status === 'failed' || last.status === 'cancelled')
+          throw new Error(`execution ${last.status}: ${last.error}`);
+        return last.status === 'succeeded' ? last : null;
+      },
+      90_000,
+      300,
+    );
+  } catch (e) {
+    // Why, for the log: the run's state and the engine's last lines.
+    const state = JSON.stringify({ status: last?.status, loop: last?.steps?.[0]?.iterations });
+    throw new Error(`${(e as Error).message}; ${state}; engine output: ${engine.output.slice(-4000)}`, {
+      cause: e,
+    });
+  }
 }
 
 describe('a forEach in the middle of a crash', () => {
@@ -44,6 +53,7 @@ describe('a forEach in the middle of a crash', () => {
       RECONCILE_AFTER_MS: '1000',
     };
     const engine = new EngineProcess(env);
+    let started: string | undefined;
     try {
       await engine.start();
       const flow = await api(engine.url, 'POST', '/api/v1/flows', {
@@ -82,6 +92,7 @@ describe('a forEach in the middle of a crash', () => {
       });
       expect(res.status).toBe(202);
       const { executionId } = (await res.json()) as { executionId: string };
+      started = executionId;
       await waitFor(() => rx.at('/crash-item').length >= 120, 30_000);
       await engine.kill9();
       const atKill = rx.at('/crash-item').length;
@@ -101,6 +112,9 @@ describe('a forEach in the middle of a crash', () => {
       expect(ex.steps[0].output).toHaveLength(5);
       expect(ex.steps[0].output.every((inner: unknown[]) => inner.length === 100)).toBe(true);
     } finally {
+      // A run left unfinished by a failure must not be picked up by later files' engines (same database).
+      if (started)
+        await api(engine.url, 'POST', `/api/v1/executions/${started}/cancel`).catch(() => undefined);
       await engine.stop();
       await rx.stop();
     }
@@ -118,6 +132,7 @@ describe('a forEach in the middle of a crash', () => {
       RECONCILE_INTERVAL_MS: '500',
       RECONCILE_AFTER_MS: '1000',
     });
+    let started: string | undefined;
     try {
       await redis.start();
       await engine.start();
@@ -149,6 +164,7 @@ describe('a forEach in the middle of a crash', () => {
       });
       expect(res.status).toBe(202);
       const { executionId } = (await res.json()) as { executionId: string };
+      started = executionId;
       await waitFor(() => rx.at('/redis-item').length >= 120, 30_000);
       await redis.stop(); // every job and lock is gone
       await sleep(1000);
@@ -162,6 +178,9 @@ describe('a forEach in the middle of a crash', () => {
       expect(ex.steps[0].iterations).toMatchObject({ total: 500, succeeded: 500, failed: 0 });
       expect(ex.steps[0].output).toHaveLength(500);
     } finally {
+      // A run left unfinished by a failure must not be picked up by later files' engines (same database).
+      if (started)
+        await api(engine.url, 'POST', `/api/v1/executions/${started}/cancel`).catch(() => undefined);
       await engine.stop();
       await redis.stop();
       await rx.stop();
