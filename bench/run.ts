@@ -449,8 +449,9 @@ async function main(): Promise<void> {
   const receiverUrl = `http://127.0.0.1:${await firstLine(receiver, 20_000)}`;
   // BENCH_NODE_ARGS lets a profiling run pass e.g. --cpu-prof to the engine.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // BENCH_SPLIT=1 runs the same engine as one MODE=api and one MODE=worker process (API.md section 8).
-  const split = process.env.BENCH_SPLIT === '1';
+  // BENCH_SPLIT=N runs the same engine as one MODE=api and N MODE=worker processes (API.md section 8).
+  const workerCount = Math.max(0, Math.floor(Number(process.env.BENCH_SPLIT ?? 0)) || 0);
+  const split = workerCount > 0;
   const secretsKey = randomBytes(32).toString('base64');
   const engineEnv = (mode: string): NodeJS.ProcessEnv => ({
     ...process.env,
@@ -474,17 +475,20 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
   const engine = spawnEngine(split ? 'api' : 'all');
-  const worker = split ? spawnEngine('worker') : undefined;
+  const workers = Array.from({ length: workerCount }, () => spawnEngine('worker'));
   let engineOut = '';
   engine.stdout?.on('data', (c: Buffer) => (engineOut += c.toString()));
   const started = Date.now();
   while (!engineOut.includes('listening on')) {
-    if (Date.now() - started > 30_000 || engine.exitCode !== null)
+    // Bounded: several processes booting on a fresh database take turns at the migrations.
+    if (Date.now() - started > 120_000 || engine.exitCode !== null) {
+      for (const p of [engine, ...workers, receiver]) p.kill('SIGKILL');
       throw new Error(`engine did not start: ${engineOut}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const results: Record<string, unknown> = {};
-  const enginePids = [engine.pid!, ...(worker ? [worker.pid!] : [])];
+  const enginePids = [engine.pid!, ...workers.map((w) => w.pid!)];
   const cpuNow = () => ({ machine: cpuMs(), engine: enginePids.reduce((n, pid) => n + cpuMs(pid), 0) });
   // BENCH_PHASES=accept,3step runs a subset (for profiling); the table needs all of them.
   const phases = new Set(
@@ -639,16 +643,16 @@ async function main(): Promise<void> {
         `postgres://postgres@127.0.0.1:5432/${dbName}`,
         enginePids,
       );
-    results.engineRssPeakMb = peakRssMb(engine.pid!) + (worker ? peakRssMb(worker.pid!) : 0);
+    results.engineRssPeakMb = enginePids.reduce((n, pid) => n + peakRssMb(pid), 0);
   } finally {
     // BENCH_ENGINE_LOG=<file> keeps the engine's output (e.g. with BENCH_NODE_ARGS=--trace-gc).
     if (process.env.BENCH_ENGINE_LOG) writeFileSync(process.env.BENCH_ENGINE_LOG, engineOut);
     engine.kill('SIGTERM');
-    worker?.kill('SIGTERM');
+    for (const w of workers) w.kill('SIGTERM');
     receiver.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 2000));
     engine.kill('SIGKILL');
-    worker?.kill('SIGKILL');
+    for (const w of workers) w.kill('SIGKILL');
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   }

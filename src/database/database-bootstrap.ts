@@ -32,12 +32,33 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
+/** How often an instance asks again for the migration lock while another one migrates. */
+const LOCK_POLL_MS = 200;
+
+/**
+ * Waits for the migration lock by asking again and again, never by blocking in pg_advisory_lock: a
+ * session blocked there holds a snapshot, and a migration that builds an index CONCURRENTLY waits
+ * for every snapshot to end — so instances booting together waited on each other for ever.
+ */
+async function takeMigrationLock(lock: Client, log: (msg: string) => void): Promise<void> {
+  let waiting = false;
+  for (;;) {
+    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+      MIGRATION_LOCK,
+    ]);
+    if (rows[0].ok) return;
+    if (!waiting) log('another instance is migrating the database; waiting for it');
+    waiting = true;
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+  }
+}
+
 /** Applies pending migrations under a PostgreSQL advisory lock, so instances booting together take turns. */
 export async function migrate(url: string, log: (msg: string) => void = () => undefined): Promise<void> {
   const lock = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await lock.connect();
   try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await takeMigrationLock(lock, log);
     const ds = new DataSource({ ...dataSourceOptions(url), logging: false });
     await ds.initialize();
     try {
