@@ -2,34 +2,70 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { ExecutionRepository } from 'src/executions/execution.repository';
 import { ReconcilerService } from 'src/executions/reconciler.service';
-import { bootApp, fire } from './support/app';
+import { bootApp, fire, TestApp } from './support/app';
 import { Receiver } from './support/receiver';
 import { waitFor } from './support/wait-for';
 
+const prefix = process.env.QUEUE_PREFIX ?? 'hookflow';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+type Scene = { api: TestApp; rx: Receiver; redis: Redis; startWorker: () => Promise<TestApp> };
+
+/**
+ * Runs `test` with an API-only instance (it commits and enqueues, nothing consumes), a receiver
+ * and a Redis client to break the queue with; `startWorker` then boots an all-in-one instance that
+ * reconciles every 200 ms. Everything is closed afterwards.
+ */
+async function scene(test: (s: Scene) => Promise<void>): Promise<void> {
+  const rx = await new Receiver().start();
+  const redis = new Redis(redisUrl);
+  const api = await bootApp({ MODE: 'api' });
+  let worker: TestApp | undefined;
+  const startWorker = async (): Promise<TestApp> =>
+    (worker = await bootApp({ MODE: 'all', RECONCILE_INTERVAL_MS: '200', RECONCILE_AFTER_MS: '0' }));
+  try {
+    await test({ api, rx, redis, startWorker });
+  } finally {
+    await worker?.close();
+    await api.close();
+    redis.disconnect();
+    await rx.stop();
+  }
+}
+
+/** Creates a webhook flow of `steps` and fires it `count` times with `{ n }`; the executions' ids. */
+async function fireNumbered(api: TestApp, name: string, steps: unknown[], count: number): Promise<string[]> {
+  const created = await api.api('POST', '/api/v1/flows', { name, trigger: { type: 'webhook' }, steps });
+  const hook = `${api.url}/hooks/${created.body.trigger.token}`;
+  const ids: string[] = [];
+  for (let n = 0; n < count; n++) {
+    const res = await fire(hook, { n });
+    expect(res.status).toBe(202);
+    ids.push(res.body.executionId as string);
+  }
+  return ids;
+}
+
+/** The numbers that arrived at `path`, sorted. */
+function numbersAt(rx: Receiver, path: string): number[] {
+  return rx
+    .at(path)
+    .map((r) => (r.json as { n: number }).n)
+    .sort();
+}
+
 describe('no gap loses work', () => {
-  it('delivers an accepted event after Redis lost every job (reconciler)', async () => {
-    const rx = await new Receiver().start();
-    const prefix = process.env.QUEUE_PREFIX ?? 'hookflow';
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    // Only an API instance runs at first: it commits and enqueues, nothing consumes.
-    const api = await bootApp({ MODE: 'api' });
-    let worker;
-    try {
-      const created = await api.api('POST', '/api/v1/flows', {
-        name: 'reconcile',
-        trigger: { type: 'webhook' },
-        steps: [
+  it('delivers an accepted event after Redis lost every job (reconciler)', () =>
+    scene(async ({ api, rx, redis, startWorker }) => {
+      const ids = await fireNumbered(
+        api,
+        'reconcile',
+        [
           { id: 'shape', type: 'transform', expression: '{"n": event.body.n}' },
           { id: 'go', type: 'http', method: 'POST', url: `${rx.url}/reconciled`, body: '{{ steps.shape }}' },
         ],
-      });
-      const hook = `${api.url}/hooks/${created.body.trigger.token}`;
-      const ids: string[] = [];
-      for (let n = 0; n < 5; n++) {
-        const res = await fire(hook, { n });
-        expect(res.status).toBe(202);
-        ids.push(res.body.executionId);
-      }
+        5,
+      );
       const jobKey = (id: string): Promise<string[]> => redis.keys(`${prefix}:steps:${id}:*`);
       await waitFor(async () => (await jobKey(ids[4])).length > 0, 5000);
 
@@ -39,17 +75,12 @@ describe('no gap loses work', () => {
       await redis.del(...keys);
       for (const id of ids) expect(await jobKey(id)).toEqual([]);
 
-      worker = await bootApp({ MODE: 'all', RECONCILE_INTERVAL_MS: '200', RECONCILE_AFTER_MS: '0' });
+      const worker = await startWorker();
       await waitFor(() => rx.at('/reconciled').length >= 5, 20_000);
-      expect(
-        rx
-          .at('/reconciled')
-          .map((r) => (r.json as { n: number }).n)
-          .sort(),
-      ).toEqual([0, 1, 2, 3, 4]);
+      expect(numbersAt(rx, '/reconciled')).toEqual([0, 1, 2, 3, 4]);
       for (const id of ids) {
         const ex = await waitFor(async () => {
-          const res = await worker!.api('GET', `/api/v1/executions/${id}`);
+          const res = await worker.api('GET', `/api/v1/executions/${id}`);
           return res.body.status === 'succeeded' ? res.body : null;
         }, 10_000);
         expect(ex.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'succeeded']);
@@ -57,25 +88,14 @@ describe('no gap loses work', () => {
       const metrics = await (await fetch(`${worker.url}/metrics`)).text();
       expect(metrics).toMatch(/hookflow_reconciler_requeued_total \d+/);
       expect(Number(/hookflow_reconciler_requeued_total (\d+)/.exec(metrics)![1])).toBeGreaterThanOrEqual(5);
-    } finally {
-      await worker?.close();
-      await api.close();
-      redis.disconnect();
-      await rx.stop();
-    }
-  });
+    }));
 
-  it('re-adds a job whose hash was left in no list (a move that failed across a Redis restart)', async () => {
-    const rx = await new Receiver().start();
-    const prefix = process.env.QUEUE_PREFIX ?? 'hookflow';
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const api = await bootApp({ MODE: 'api' });
-    let worker;
-    try {
-      const created = await api.api('POST', '/api/v1/flows', {
-        name: 'orphan hashes',
-        trigger: { type: 'webhook' },
-        steps: [
+  it('re-adds a job whose hash was left in no list (a move that failed across a Redis restart)', () =>
+    scene(async ({ api, rx, redis, startWorker }) => {
+      const ids = await fireNumbered(
+        api,
+        'orphan hashes',
+        [
           {
             id: 'go',
             type: 'http',
@@ -84,10 +104,8 @@ describe('no gap loses work', () => {
             body: { n: '{{ event.body.n }}' },
           },
         ],
-      });
-      const hook = `${api.url}/hooks/${created.body.trigger.token}`;
-      const ids: string[] = [];
-      for (let n = 0; n < 3; n++) ids.push((await fire(hook, { n })).body.executionId as string);
+        3,
+      );
       const jobKeys = async (): Promise<string[]> =>
         (await Promise.all(ids.map((id) => redis.keys(`${prefix}:steps:${id}:*`)))).flat();
       await waitFor(async () => (await jobKeys()).length === 3, 5000);
@@ -95,25 +113,13 @@ describe('no gap loses work', () => {
       await redis.del(`${prefix}:steps:wait`);
       expect(await jobKeys()).toHaveLength(3);
 
-      worker = await bootApp({ MODE: 'all', RECONCILE_INTERVAL_MS: '200', RECONCILE_AFTER_MS: '0' });
+      await startWorker();
       await waitFor(() => rx.at('/orphaned').length >= 3, 15_000);
-      expect(
-        rx
-          .at('/orphaned')
-          .map((r) => (r.json as { n: number }).n)
-          .sort(),
-      ).toEqual([0, 1, 2]);
-    } finally {
-      await worker?.close();
-      await api.close();
-      redis.disconnect();
-      await rx.stop();
-    }
-  });
+      expect(numbersAt(rx, '/orphaned')).toEqual([0, 1, 2]);
+    }));
 
   it('re-adds only jobs that are really missing, not one that finished while it looked', async () => {
-    const prefix = process.env.QUEUE_PREFIX ?? 'hookflow';
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const redis = new Redis(redisUrl);
     const db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
     // Sweeps only when the test calls one; every active execution counts as stale.
