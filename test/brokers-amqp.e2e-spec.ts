@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { bootApp, TestApp } from './support/app';
 import { sleep, waitFor } from './support/wait-for';
+import { executionCount, triggerStatus } from './support/flow-state';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 /** 200 rather than the issue's 1,000 to keep CI time sane; bench/ drives the larger volumes. */
@@ -73,14 +74,9 @@ describe('amqp trigger: RabbitMQ messages become executions, acknowledged after 
     return res.body.id as string;
   }
 
-  async function count(flowId: string): Promise<number> {
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [flowId]);
-    return rows[0].n as number;
-  }
+  const count = (flowId: string): Promise<number> => executionCount(db, flowId);
 
-  async function status(flowId: string): Promise<any> {
-    return (await t.api('GET', `/api/v1/flows/${flowId}`)).body.trigger.status;
-  }
+  const status = (flowId: string): Promise<any> => triggerStatus(t, flowId);
 
   async function consumers(queue: string): Promise<number> {
     return (await ch.checkQueue(queue)).consumerCount;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { AddressInfo, createServer, type Server } from 'node:net';
 import { bootApp, TestApp } from './support/app';
 import { sleep, waitFor } from './support/wait-for';
+import { triggerStatus } from './support/flow-state';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 /** How long the attempts on a port that drops every connection are counted. */
@@ -91,9 +92,7 @@ describe('broker triggers that cannot connect back off, log once and tell their 
     return id;
   }
 
-  async function status(flowId: string): Promise<any> {
-    return (await t.api('GET', `/api/v1/flows/${flowId}`)).body.trigger.status;
-  }
+  const status = (flowId: string): Promise<any> => triggerStatus(t, flowId);
 
   it('a closed port: the status shows the refusal and when the next attempt is', async () => {
     const port = await closedPort();

@@ -8,6 +8,7 @@ import { createWorkerContext } from 'src/app';
 import { loadConfig } from 'src/config/env';
 import { bootApp, TEST_API_KEY, TEST_SECRETS_KEY, TestApp } from './support/app';
 import { sleep, waitFor } from './support/wait-for';
+import { executionCount } from './support/flow-state';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const MQTT_URL = 'mqtt://127.0.0.1:1883';
@@ -99,12 +100,7 @@ for (const topology of ['all', 'api+worker'] as const) {
       expect((await api.api('PATCH', `/api/v1/flows/${flowId}`, body)).status).toBe(200);
     }
 
-    async function count(flowId: string): Promise<number> {
-      const { rows } = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [
-        flowId,
-      ]);
-      return rows[0].n as number;
-    }
+    const count = (flowId: string): Promise<number> => executionCount(db, flowId);
 
     async function connected(flowId: string): Promise<boolean> {
       const flow = await api.api('GET', `/api/v1/flows/${flowId}`);

@@ -3,6 +3,7 @@ import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { Client } from 'pg';
 import { bootApp, TestApp } from './support/app';
 import { sleep, waitFor } from './support/wait-for';
+import { executionCount, triggerStatus } from './support/flow-state';
 
 const MQTT_URL = 'mqtt://127.0.0.1:1883';
 /** 200 rather than the issue's 1,000 to keep CI time sane; bench/ drives the larger volumes. */
@@ -46,14 +47,9 @@ describe('mqtt trigger: a shared QoS 1 subscription whose PUBACK waits for the c
     return res.body.id as string;
   }
 
-  async function count(flowId: string): Promise<number> {
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [flowId]);
-    return rows[0].n as number;
-  }
+  const count = (flowId: string): Promise<number> => executionCount(db, flowId);
 
-  async function status(flowId: string): Promise<any> {
-    return (await t.api('GET', `/api/v1/flows/${flowId}`)).body.trigger.status;
-  }
+  const status = (flowId: string): Promise<any> => triggerStatus(t, flowId);
 
   function publish(topic: string, body: unknown): Promise<unknown> {
     return pub.publishAsync(topic, JSON.stringify(body), {

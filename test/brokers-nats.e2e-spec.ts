@@ -11,6 +11,7 @@ import {
 import { Client } from 'pg';
 import { bootApp, TestApp } from './support/app';
 import { sleep, waitFor } from './support/wait-for';
+import { executionCount, triggerStatus } from './support/flow-state';
 
 const NATS_URL = 'nats://127.0.0.1:4222';
 /** 200 rather than the issue's 1,000 to keep CI time sane; bench/ drives the larger volumes. */
@@ -61,14 +62,9 @@ describe('nats trigger: JetStream durable consumers (acked after the commit) and
     return res.body.id as string;
   }
 
-  async function count(flowId: string): Promise<number> {
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [flowId]);
-    return rows[0].n as number;
-  }
+  const count = (flowId: string): Promise<number> => executionCount(db, flowId);
 
-  async function status(flowId: string): Promise<any> {
-    return (await t.api('GET', `/api/v1/flows/${flowId}`)).body.trigger.status;
-  }
+  const status = (flowId: string): Promise<any> => triggerStatus(t, flowId);
 
   function publishJs(subject: string, body: unknown, msgID?: string): Promise<unknown> {
     const h = headers();

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { bootApp, TestApp } from './support/app';
 import { sleep, waitFor } from './support/wait-for';
+import { executionCount } from './support/flow-state';
 
 /**
  * Two scheduler passes and then some (a pass sleeps at most 500 ms). Used only where the claim is
@@ -31,10 +32,7 @@ describe('schedule fires missed while no worker ran', () => {
     await api.close();
   });
 
-  async function count(flowId: string): Promise<number> {
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [flowId]);
-    return rows[0].n as number;
-  }
+  const count = (flowId: string): Promise<number> => executionCount(db, flowId);
 
   async function nextFire(flowId: string): Promise<Date> {
     const { rows } = await db.query('SELECT next_fire_at FROM schedules WHERE flow_id = $1', [flowId]);

@@ -15,6 +15,7 @@ import { Client } from 'pg';
 import { bootApp, TestApp } from '../support/app';
 import { EngineProcess } from '../support/engine-process';
 import { waitFor } from '../support/wait-for';
+import { executionCount } from '../support/flow-state';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const MQTT_URL = 'mqtt://127.0.0.1:1883';
@@ -58,10 +59,7 @@ describe('broker triggers when the worker or the broker dies mid-stream', () => 
     return res.body.id as string;
   }
 
-  async function count(flowId: string): Promise<number> {
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM executions WHERE flow_id = $1', [flowId]);
-    return rows[0].n as number;
-  }
+  const count = (flowId: string): Promise<number> => executionCount(db, flowId);
 
   /** Every n in 0..total-1 exactly once. */
   async function expectEachOnce(flowId: string, total: number): Promise<void> {
