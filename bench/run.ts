@@ -510,24 +510,34 @@ async function main(): Promise<void> {
     });
     const hook2 = `http://127.0.0.1:${ENGINE_PORT}/hooks/${twoStep.trigger.token}`;
 
-    // cold: 200 requests/s for 10 s straight after boot, before anything warmed the engine up
-    // (issue 23: a burst on a fresh process once gave a p99 of 150 ms).
-    if (phases.has('cold')) {
+    /**
+     * Open loop on the 2-step flow (the rate is held whatever the answers): end-to-end percentiles
+     * of what arrived and the CPU per event. BENCH_DUMP_DIR=<dir> keeps every arrival as
+     * <name>.json, to line slow events up with GC or database logs.
+     */
+    const openLoop = async (name: string, seconds: number, connections: number, rate: number) => {
       await resetReceiver(receiverUrl);
-      log('cold start: 200 requests/s for 10 s');
-      const run = await load(hook2, 10, 10, 200);
-      const { list: got, lost: lostCold } = await drain(receiverUrl, run.acceptedIds, '/two');
-      const lat = got.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
+      const cpu0 = cpuNow();
+      const run = await load(hook2, seconds, connections, rate);
+      const { list, lost } = await drain(receiverUrl, run.acceptedIds, '/two');
+      const cpu = cpuPerEvent(cpu0, enginePids, list.length);
+      const lat = list.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
       if (process.env.BENCH_DUMP_DIR)
-        writeFileSync(join(process.env.BENCH_DUMP_DIR, 'cold200.json'), JSON.stringify(got));
-      results.cold200 = {
+        writeFileSync(join(process.env.BENCH_DUMP_DIR, `${name}.json`), JSON.stringify(list));
+      const latency = {
         p50Ms: round(percentile(lat, 50), 2),
         p95Ms: round(percentile(lat, 95), 2),
         p99Ms: round(percentile(lat, 99), 2),
-        maxMs: round(lat[lat.length - 1], 2),
-        sent: run.requests,
-        lost: lostCold,
       };
+      return { latency, maxMs: round(lat[lat.length - 1], 2), sent: run.requests, lost, cpu };
+    };
+
+    // cold: 200 requests/s for 10 s straight after boot, before anything warmed the engine up
+    // (issue 23: a burst on a fresh process once gave a p99 of 150 ms).
+    if (phases.has('cold')) {
+      log('cold start: 200 requests/s for 10 s');
+      const { latency, maxMs, sent, lost } = await openLoop('cold200', 10, 10, 200);
+      results.cold200 = { ...latency, maxMs, sent, lost };
       log(`cold start 200/s: ${JSON.stringify(results.cold200)}`);
       await resetReceiver(receiverUrl);
     }
@@ -565,24 +575,9 @@ async function main(): Promise<void> {
     // BENCH_RATES=800 measures other fixed rates (CPU per event is steadiest below saturation).
     const rates = (process.env.BENCH_RATES ?? '100,500').split(',').map(Number);
     for (const rate of phases.has('latency') ? rates : []) {
-      await resetReceiver(receiverUrl);
       log(`latency: ${rate} requests/s for ${SECONDS} s`);
-      const cpuL = cpuNow();
-      const run = await load(hook2, SECONDS, Math.max(8, Math.ceil(rate / 20)), rate);
-      const { list: got, lost: lostHere } = await drain(receiverUrl, run.acceptedIds, '/two');
-      const latencyCpu = cpuPerEvent(cpuL, enginePids, got.length);
-      const lat = got.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
-      // BENCH_DUMP_DIR=<dir> keeps every arrival, to line slow events up with GC or database logs.
-      if (process.env.BENCH_DUMP_DIR)
-        writeFileSync(join(process.env.BENCH_DUMP_DIR, `latency${rate}.json`), JSON.stringify(got));
-      results[`latency${rate}`] = {
-        p50Ms: round(percentile(lat, 50), 2),
-        p95Ms: round(percentile(lat, 95), 2),
-        p99Ms: round(percentile(lat, 99), 2),
-        sent: run.requests,
-        lost: lostHere,
-        ...latencyCpu,
-      };
+      const run = await openLoop(`latency${rate}`, SECONDS, Math.max(8, Math.ceil(rate / 20)), rate);
+      results[`latency${rate}`] = { ...run.latency, sent: run.sent, lost: run.lost, ...run.cpu };
       log(`latency ${rate}/s: ${JSON.stringify(results[`latency${rate}`])}`);
     }
 
@@ -676,8 +671,8 @@ async function main(): Promise<void> {
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
   writeFileSync(join(__dirname, 'results', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
-  const a = results.accept as Record<string, number>;
-  const d = results.drain as Record<string, number>;
+  const a = (results.accept ?? {}) as Record<string, number>;
+  const d = (results.drain ?? {}) as Record<string, number>;
   const c2 = (results.cold200 ?? {}) as Record<string, number>;
   const l1 = (results.latency100 ?? {}) as Record<string, number>;
   const l5 = (results.latency500 ?? {}) as Record<string, number>;

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from 'src/database/data-source';
@@ -49,7 +50,7 @@ async function takeMigrationLock(lock: Client, log: (msg: string) => void): Prom
     if (rows[0].ok) return;
     if (!waiting) log('another instance is migrating the database; waiting for it');
     waiting = true;
-    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    await delay(LOCK_POLL_MS);
   }
 }
 
