@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { availableParallelism } from 'node:os';
 import { parseSize } from 'src/common/size';
 
 export const MODES = ['api', 'worker', 'all'] as const;
@@ -7,6 +8,16 @@ export type Mode = (typeof MODES)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+
+/**
+ * A worker thread pays only where it gets a core of its own. On two cores, PostgreSQL, Redis and the
+ * senders take the second one: there, one thread delivered as much (more at the default
+ * concurrency) in one heap instead of two, ~190 MB instead of ~285 (docs/performance.md, "One
+ * thread on two cores").
+ */
+export function defaultWorkerThreads(cores: number): number {
+  return cores > 2 ? 1 : 0;
+}
 
 /** Every setting hookflow reads from the environment (API.md section 1), validated once at boot. */
 export class Env {
@@ -34,7 +45,7 @@ export class Env {
    * MODE=all: threads that run jobs and the scheduler beside the API's thread, so accepting and
    * delivering each get an event loop (and a core). 0 runs everything on one thread.
    */
-  @Transform(toInt) @IsInt() @Min(0) @Max(16) WORKER_THREADS: number = 1;
+  @Transform(toInt) @IsInt() @Min(0) @Max(16) WORKER_THREADS: number = defaultWorkerThreads(availableParallelism());
   @Matches(/^https?:\/\//, { message: 'SLACK_API_URL must be an http(s) URL' })
   SLACK_API_URL: string = 'https://slack.com/api';
   @Transform(toInt) @IsInt() @Min(1) EXECUTION_RETENTION_DAYS: number = 30;
