@@ -11,9 +11,9 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 
 /**
  * A worker thread pays only where it gets a core of its own. On two cores, PostgreSQL, Redis and the
- * senders take the second one: there, one thread delivered as much (more at the default
- * concurrency) in one heap instead of two, ~190 MB instead of ~285 (docs/performance.md, "One
- * thread on two cores").
+ * senders take the second one: there, one thread delivered ~10 % more at the default concurrency
+ * (~14 % less at 64) in one heap instead of two, ~190 MB instead of ~285 (docs/performance.md,
+ * "One thread on two cores").
  */
 export function defaultWorkerThreads(cores: number): number {
   return cores > 2 ? 1 : 0;
