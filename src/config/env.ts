@@ -45,7 +45,8 @@ export class Env {
    * MODE=all: threads that run jobs and the scheduler beside the API's thread, so accepting and
    * delivering each get an event loop (and a core). 0 runs everything on one thread.
    */
-  @Transform(toInt) @IsInt() @Min(0) @Max(16) WORKER_THREADS: number = defaultWorkerThreads(availableParallelism());
+  @Transform(toInt) @IsInt() @Min(0) @Max(16) WORKER_THREADS: number =
+    defaultWorkerThreads(availableParallelism());
   @Matches(/^https?:\/\//, { message: 'SLACK_API_URL must be an http(s) URL' })
   SLACK_API_URL: string = 'https://slack.com/api';
   @Transform(toInt) @IsInt() @Min(1) EXECUTION_RETENTION_DAYS: number = 30;
